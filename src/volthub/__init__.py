@@ -1,0 +1,1 @@
+"""volthub: an open-source EV-charging backend (OCPP CSMS, OCPI roaming, tariffs)."""

@@ -1,0 +1,1 @@
+"""Admin REST API (/api/v1)."""

@@ -1,0 +1,65 @@
+"""Settings: command-line flags over VOLTHUB_* environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from volthub.domain.enums import Admission
+
+
+@dataclass(slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Optional second listener for OCPP only, to keep the admin API off the stations' network.
+    ocpp_port: int | None = None
+    database_url: str = "sqlite:///volthub.db"
+    admin_token: str | None = None
+    station_admission: Admission = Admission.OPEN
+    heartbeat_interval_s: int = 300
+    boot_retry_interval_s: int = 60
+    call_timeout_s: float = 30.0
+    ws_ping_interval_s: float = 60.0
+    ws_ping_timeout_s: float = 30.0
+    reservation_check_interval_s: float = 30.0
+    log_level: str = "INFO"
+    log_json: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """VOLTHUB_<FIELD> from `env` (default os.environ), then non-None `overrides`."""
+        env = dict(os.environ) if env is None else env
+        settings = cls()
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f"VOLTHUB_{f.name.upper()}")
+            if raw is not None and raw != "":
+                setattr(settings, f.name, _coerce(f.name, raw, getattr(settings, f.name)))
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(settings, name, _coerce(name, value, getattr(settings, name)))
+        return settings
+
+
+def _coerce(name: str, value: Any, current: Any) -> Any:
+    if name == "station_admission":
+        try:
+            return Admission(str(value).lower())
+        except ValueError as exc:
+            raise ValueError(f"VOLTHUB_STATION_ADMISSION must be open, pending or closed, "
+                             f"not {value!r}") from exc
+    if not isinstance(value, str):
+        return value
+    if name == "ocpp_port":
+        return int(value)
+    if isinstance(current, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        return int(value)
+    if isinstance(current, float):
+        return float(value)
+    return value

@@ -1,0 +1,1 @@
+"""OCPP-J gateway: WebSocket endpoint, frames, connections and one adapter per OCPP version."""

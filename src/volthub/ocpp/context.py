@@ -1,0 +1,49 @@
+"""What a version adapter's handler may use: the station's identity, the services, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from volthub.domain.model import JsonObject
+
+if TYPE_CHECKING:
+    from volthub.wiring import Services
+
+
+@dataclass(slots=True)
+class StationContext:
+    """Per-connection state shared by the handlers of one station."""
+
+    station_id: str
+    version: str
+    services: Services
+    accepted: bool = False
+    # Actions we asked for with TriggerMessage: allowed before the station is accepted.
+    triggered: set[str] = field(default_factory=set)
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+
+Handler = Callable[[StationContext, JsonObject], Awaitable[JsonObject]]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """OCPP dateTime (RFC 3339); a naive value is taken as UTC."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_time(value: datetime) -> str:
+    """UTC with a Z and millisecond precision, as OCPP-J examples and most stations expect."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def drop_none(payload: dict[str, Any]) -> JsonObject:
+    """OCPP schemas forbid null: optional fields are left out instead."""
+    return {k: v for k, v in payload.items() if v is not None}

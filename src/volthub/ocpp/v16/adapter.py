@@ -1,0 +1,109 @@
+"""OCPP 1.6J handlers for station-initiated actions: translate, call a service, translate back."""
+
+from __future__ import annotations
+
+from volthub.domain.model import JsonObject
+from volthub.ocpp.context import Handler, StationContext, drop_none, format_time, parse_time
+from volthub.ocpp.v16 import inbound
+
+
+async def boot_notification(ctx: StationContext, p: JsonObject) -> JsonObject:
+    result = await ctx.services.stations.boot(ctx.station_id, inbound.identity(p), ctx.version)
+    ctx.accepted = result.status == "Accepted"
+    return {
+        "status": result.status.value,
+        "currentTime": format_time(result.current_time),
+        "interval": result.interval_s,
+    }
+
+
+async def heartbeat(ctx: StationContext, p: JsonObject) -> JsonObject:
+    return {"currentTime": format_time(ctx.now())}
+
+
+async def status_notification(ctx: StationContext, p: JsonObject) -> JsonObject:
+    await ctx.services.stations.status_changed(inbound.connector_state(ctx.station_id, p, ctx.now()))
+    return {}
+
+
+async def authorize(ctx: StationContext, p: JsonObject) -> JsonObject:
+    auth = await ctx.services.authorize(p["idTag"])
+    return {"idTagInfo": inbound.id_tag_info(auth)}
+
+
+async def start_transaction(ctx: StationContext, p: JsonObject) -> JsonObject:
+    # OCPP 1.6 has no transaction id from the station: identical StartTransactions (a retry after
+    # a lost answer) are recognised by their content and get the same transactionId.
+    key = f"{p['connectorId']}|{p['meterStart']}|{p['timestamp']}|{p['idTag']}"
+    result = await ctx.services.transactions.start(
+        ctx.station_id, p["connectorId"], 1, p["idTag"], p["meterStart"],
+        parse_time(p["timestamp"]) or ctx.now(), p.get("reservationId"), start_key=key,
+    )
+    return {"transactionId": int(result.transaction.station_transaction_id),
+            "idTagInfo": inbound.id_tag_info(result.authorization)}
+
+
+async def stop_transaction(ctx: StationContext, p: JsonObject) -> JsonObject:
+    readings = [(0, r) for r in inbound.readings(p.get("transactionData", []))]
+    result = await ctx.services.transactions.stop(
+        ctx.station_id, str(p["transactionId"]), p["meterStop"],
+        parse_time(p["timestamp"]) or ctx.now(), p.get("reason", "Local"), p.get("idTag"), readings,
+    )
+    return drop_none({"idTagInfo": inbound.id_tag_info(result.authorization)
+                      if result.authorization else None})
+
+
+async def meter_values(ctx: StationContext, p: JsonObject) -> JsonObject:
+    txn = p.get("transactionId")
+    await ctx.services.transactions.meter_values(
+        ctx.station_id, p["connectorId"], str(txn) if txn is not None else None,
+        inbound.readings(p["meterValue"]),
+    )
+    return {}
+
+
+async def data_transfer(ctx: StationContext, p: JsonObject) -> JsonObject:
+    reply = await ctx.services.data_transfer.handle(
+        ctx.station_id, p["vendorId"], p.get("messageId"), p.get("data")
+    )
+    return drop_none({"status": reply.status, "data": reply.data})
+
+
+def _station_status(field: str) -> Handler:
+    async def handler(ctx: StationContext, p: JsonObject) -> JsonObject:
+        await ctx.services.stations.record_station_status(ctx.station_id, field, p["status"])
+        return {}
+
+    return handler
+
+
+async def security_event(ctx: StationContext, p: JsonObject) -> JsonObject:
+    await ctx.services.stations.record_security_event(
+        ctx.station_id, p["type"], p.get("techInfo"), parse_time(p["timestamp"]), source="station"
+    )
+    return {}
+
+
+async def sign_certificate(ctx: StationContext, p: JsonObject) -> JsonObject:
+    ok = await ctx.services.stations.certificate_requested(ctx.station_id, p["csr"], None)
+    return {"status": "Accepted" if ok else "Rejected"}
+
+
+HANDLERS: dict[str, Handler] = {
+    "BootNotification": boot_notification,
+    "Heartbeat": heartbeat,
+    "StatusNotification": status_notification,
+    "Authorize": authorize,
+    "StartTransaction": start_transaction,
+    "StopTransaction": stop_transaction,
+    "MeterValues": meter_values,
+    "DataTransfer": data_transfer,
+    "DiagnosticsStatusNotification": _station_status("diagnostics_status"),
+    "FirmwareStatusNotification": _station_status("firmware_status"),
+    # 1.6 security whitepaper edition 2
+    "SecurityEventNotification": security_event,
+    "SignCertificate": sign_certificate,
+    "LogStatusNotification": _station_status("log_status"),
+    "SignedFirmwareStatusNotification": _station_status("firmware_status"),
+}
+

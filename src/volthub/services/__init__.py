@@ -1,0 +1,1 @@
+"""Use cases: the one place for every rule (authorization, transactions, admission, commands)."""

@@ -1,0 +1,149 @@
+"""Station admission, boot, heartbeat, status and the notifications stations send about themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from volthub.domain.enums import Admission, RegistrationStatus
+from volthub.domain.model import ConnectorState, SecurityEvent, Station, StationIdentity
+from volthub.services.passwords import verify_password
+from volthub.services.ports import Clock
+from volthub.storage.interface import Repositories, Storage
+
+
+@dataclass(slots=True, frozen=True)
+class AdmissionResult:
+    """Whether a WebSocket handshake may proceed, and with which station record."""
+
+    station: Station | None
+    refusal_status: int | None = None  # HTTP status for a refused handshake
+    reason: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class BootResult:
+    status: RegistrationStatus
+    interval_s: int
+    current_time: datetime
+
+
+class StationService:
+    """Rules about stations themselves, independent of their OCPP version."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        admission: Admission,
+        heartbeat_interval_s: int,
+        boot_retry_interval_s: int,
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.admission = admission
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.boot_retry_interval_s = boot_retry_interval_s
+
+    async def admit(
+        self, station_id: str, basic_auth: tuple[str, str] | None, secure_transport: bool
+    ) -> AdmissionResult:
+        """Decide a handshake: known station's credentials, or the admission policy for a new one."""
+        station = await self.storage.read(lambda r: r.get_station(station_id))
+        if basic_auth is not None and basic_auth[0] != station_id:
+            # A station authenticates as itself only: the Basic-auth user is its URL identity.
+            await self.record_security_event(station_id, "InvalidChargePointIdentity",
+                                             f"basic auth user {basic_auth[0]!r}")
+            return AdmissionResult(None, 401, "basic auth user differs from station id")
+        if station is None:
+            if self.admission is Admission.CLOSED:
+                return AdmissionResult(None, 403, "unknown station")
+            status = (
+                RegistrationStatus.PENDING
+                if self.admission is Admission.PENDING
+                else RegistrationStatus.ACCEPTED
+            )
+            station = await self.storage.write(lambda r: self._register(r, station_id, status))
+        if station.password_hash is not None:
+            if basic_auth is None or not verify_password(basic_auth[1], station.password_hash):
+                await self.record_security_event(
+                    station_id, "InvalidCentralSystemCredentials" if basic_auth else "AuthenticationMissing",
+                    "wrong or missing password at handshake",
+                )
+                return AdmissionResult(None, 401, "wrong or missing password")
+        elif station.security_profile >= 1:
+            return AdmissionResult(None, 401, "station requires a password but has none set")
+        if station.security_profile >= 2 and not secure_transport:
+            return AdmissionResult(None, 403, "station requires TLS")
+        return AdmissionResult(station)
+
+    async def _register(
+        self, repos: Repositories, station_id: str, status: RegistrationStatus
+    ) -> Station:
+        existing = await repos.get_station(station_id)
+        if existing is not None:  # another handshake registered it meanwhile
+            return existing
+        station = Station(id=station_id, registration_status=status, created_at=self.clock())
+        await repos.insert_station(station)
+        return station
+
+    async def boot(self, station_id: str, identity: StationIdentity, version: str) -> BootResult:
+        now = self.clock()
+
+        async def op(repos: Repositories) -> RegistrationStatus:
+            station = await repos.get_station(station_id)
+            fields: dict[str, object] = {
+                "ocpp_version": version,
+                "last_boot_at": now,
+                "last_seen": now,
+            }
+            fields.update({k: getattr(identity, k) for k in identity.__slots__})
+            await repos.update_station(station_id, fields)
+            return station.registration_status if station else RegistrationStatus.REJECTED
+
+        status = await self.storage.write(op)
+        interval = (
+            self.heartbeat_interval_s
+            if status is RegistrationStatus.ACCEPTED
+            else self.boot_retry_interval_s
+        )
+        return BootResult(status=status, interval_s=interval, current_time=now)
+
+    def seen(self, station_id: str, at: datetime) -> None:
+        self.storage.write_later(lambda r: r.touch_station(station_id, at))
+
+    def connected(self, station_id: str, version: str) -> None:
+        now = self.clock()
+        self.storage.write_later(
+            lambda r: r.update_station(station_id, {"ocpp_version": version, "last_seen": now})
+        )
+
+    async def status_changed(self, state: ConnectorState) -> None:
+        await self.storage.write(lambda r: r.upsert_connector_status(state))
+
+    async def record_station_status(self, station_id: str, field: str, status: str) -> None:
+        """Firmware, diagnostics and log upload progress, as last reported."""
+        await self.storage.write(lambda r: r.update_station(station_id, {field: status}))
+
+    async def record_security_event(
+        self, station_id: str, event_type: str, tech_info: str | None,
+        timestamp: datetime | None = None, source: str = "csms",
+    ) -> None:
+        event = SecurityEvent(
+            station_id=station_id,
+            timestamp=timestamp or self.clock(),
+            type=event_type,
+            tech_info=tech_info,
+            source=source,
+        )
+        await self.storage.write(lambda r: r.insert_security_event(event))
+
+    async def certificate_requested(
+        self, station_id: str, csr: str, certificate_type: str | None
+    ) -> bool:
+        """Keep a station's CSR for signing (the built-in CA signs it in a later release)."""
+        now = self.clock()
+        await self.storage.write(
+            lambda r: r.insert_certificate_request(station_id, csr, certificate_type, now)
+        )
+        return True

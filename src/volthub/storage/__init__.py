@@ -1,0 +1,1 @@
+"""Persistence behind a narrow interface speaking domain types only."""

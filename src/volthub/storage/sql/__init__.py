@@ -1,0 +1,1 @@
+"""SQLAlchemy (async) implementation of the storage interface for SQLite and PostgreSQL."""

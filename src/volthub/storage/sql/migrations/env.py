@@ -1,0 +1,19 @@
+"""Alembic environment: runs on the connection handed over by volthub.storage.sql.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from volthub.storage.sql.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `volthub db upgrade`")
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

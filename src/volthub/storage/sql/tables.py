@@ -1,0 +1,243 @@
+"""SQLAlchemy Core table definitions; Alembic migrations must match them (a test checks)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Named constraints keep Alembic migrations portable between SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UtcDateTime = DateTime(timezone=True)
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("address", String(255), nullable=False),
+    Column("city", String(64), nullable=False),
+    Column("postal_code", String(16)),
+    Column("country", String(3), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("time_zone", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("registration_status", String(16), nullable=False),
+    Column("security_profile", Integer, nullable=False, default=0),
+    Column("password_hash", String(255)),
+    Column("ocpp_version", String(8)),
+    Column("vendor", String(50)),
+    Column("model", String(50)),
+    Column("serial_number", String(50)),
+    Column("firmware_version", String(50)),
+    Column("charge_box_serial_number", String(50)),
+    Column("iccid", String(20)),
+    Column("imsi", String(20)),
+    Column("meter_type", String(25)),
+    Column("meter_serial_number", String(25)),
+    Column("location_id", String(36), ForeignKey("locations.id", ondelete="SET NULL")),
+    Column("last_seen", UtcDateTime),
+    Column("last_boot_at", UtcDateTime),
+    Column("local_list_version", Integer, nullable=False, default=0),
+    Column("configuration", JSON),
+    Column("configuration_at", UtcDateTime),
+    Column("firmware_status", String(40)),
+    Column("diagnostics_status", String(40)),
+    Column("log_status", String(40)),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+connectors = Table(
+    "connectors",
+    metadata,
+    Column(
+        "station_id",
+        String(64),
+        ForeignKey("stations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("evse_id", Integer, primary_key=True),
+    Column("connector_id", Integer, primary_key=True),
+    Column("status", String(20)),
+    Column("error_code", String(50)),
+    Column("info", String(50)),
+    Column("vendor_id", String(255)),
+    Column("vendor_error_code", String(50)),
+    Column("status_at", UtcDateTime),
+    Column("standard", String(40)),
+    Column("format", String(16)),
+    Column("power_type", String(16)),
+    Column("max_voltage", Integer),
+    Column("max_amperage", Integer),
+    Column("max_electric_power", Integer),
+)
+
+id_tokens = Table(
+    "id_tokens",
+    metadata,
+    Column("id_token", String(255), primary_key=True),
+    Column("type", String(20), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("group_id", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("station_transaction_id", String(64), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("id_token", String(255)),
+    Column("auth_status", String(16)),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime),
+    Column("meter_start_wh", BigInteger),
+    Column("meter_stop_wh", BigInteger),
+    Column("energy_wh", BigInteger),
+    Column("stop_reason", String(32)),
+    Column("stop_id_token", String(255)),
+    Column("reservation_id", BigInteger),
+    # Identity of a 1.6 StartTransaction (connector, meterStart, timestamp, idTag): a repeated
+    # StartTransaction must get the same transactionId back.
+    Column("start_key", String(255)),
+    UniqueConstraint("station_id", "station_transaction_id", name="uq_transactions_station_ref"),
+    UniqueConstraint("station_id", "start_key", name="uq_transactions_start_key"),
+    Index("ix_transactions_status_station", "status", "station_id"),
+)
+
+meter_values = Table(
+    "meter_values",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("transaction_id", BigInteger),
+    Column("evse_id", Integer, nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("measurand", String(64), nullable=False),
+    Column("phase", String(8)),
+    Column("location", String(8)),
+    Column("context", String(32)),
+    Column("unit", String(16)),
+    Column("value", Float),  # NULL when the value is not a number (signed data)
+    Column("raw_value", Text, nullable=False),
+    Column("format", String(16)),
+    Column("signed_data", Text),
+    Index("ix_meter_values_transaction", "transaction_id"),
+    Index("ix_meter_values_station_time", "station_id", "timestamp"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("id_token", String(255), nullable=False),
+    Column("parent_id_token", String(255)),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_reservations_status_expires", "status", "expires_at"),
+)
+
+charging_profiles = Table(
+    "charging_profiles",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("profile_id", Integer, primary_key=True),
+    Column("evse_id", Integer, nullable=False),
+    Column("stack_level", Integer, nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("transaction_id", BigInteger),
+    Column("profile", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+local_list_entries = Table(
+    "local_list_entries",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("id_token", String(255), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("group_id", String(255)),
+)
+
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("tech_info", Text),
+    Column("source", String(16), nullable=False),
+    Index("ix_security_events_station", "station_id", "id"),
+)
+
+certificate_requests = Table(
+    "certificate_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("csr", Text, nullable=False),
+    Column("certificate_type", String(32)),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("message_type", String(10), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("action", String(64)),
+    Column("payload", Text, nullable=False),
+    Index("ix_messages_station_id", "station_id", "id"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,101 @@
+"""The composition root: builds storage, services and the gateway from Settings."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from volthub.config import Settings
+from volthub.domain.model import Authorization
+from volthub.ocpp.gateway import Gateway
+from volthub.ocpp.versions import VersionAdapter, load_adapters
+from volthub.services.authorization import authorize
+from volthub.services.commands import CommandService
+from volthub.services.data_transfer import DataTransferRegistry
+from volthub.services.locations import LocationService
+from volthub.services.passwords import hash_token
+from volthub.services.ports import Clock, utc_now
+from volthub.services.records import RecordService
+from volthub.services.station_admin import StationAdminService
+from volthub.services.stations import StationService
+from volthub.services.tokens import TokenService
+from volthub.services.transactions import TransactionService
+from volthub.storage.sql.database import SqlStorage, create_engine
+from volthub.storage.sql.migrate import upgrade
+
+log = logging.getLogger("volthub")
+
+ADMIN_TOKEN_SETTING = "admin_token_sha256"
+
+
+@dataclass(slots=True)
+class Services:
+    storage: SqlStorage
+    clock: Clock
+    stations: StationService
+    transactions: TransactionService
+    commands: CommandService
+    station_admin: StationAdminService
+    tokens: TokenService
+    locations: LocationService
+    records: RecordService
+    data_transfer: DataTransferRegistry
+
+    async def authorize(self, id_token: str, at: datetime | None = None) -> Authorization:
+        now = at or self.clock()
+        return await self.storage.read(lambda r: authorize(r, id_token, now))
+
+
+@dataclass(slots=True)
+class Container:
+    settings: Settings
+    services: Services
+    gateway: Gateway
+    adapters: dict[str, VersionAdapter]
+    admin_token_sha256: str
+
+
+async def build_container(settings: Settings, clock: Clock = utc_now) -> Container:
+    """Migrate the database and assemble everything; call `close_container` to stop."""
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    storage = SqlStorage(engine)
+    await storage.start()
+    gateway = Gateway()
+    stations = StationService(storage, clock, settings.station_admission,
+                              settings.heartbeat_interval_s, settings.boot_retry_interval_s)
+    services = Services(
+        storage=storage,
+        clock=clock,
+        stations=stations,
+        transactions=TransactionService(storage, clock, stations),
+        commands=CommandService(storage, clock, gateway),
+        station_admin=StationAdminService(storage, clock, gateway),
+        tokens=TokenService(storage),
+        locations=LocationService(storage),
+        records=RecordService(storage),
+        data_transfer=DataTransferRegistry(),
+    )
+    token_hash = await _admin_token_hash(storage, settings)
+    return Container(settings, services, gateway, load_adapters(), token_hash)
+
+
+async def _admin_token_hash(storage: SqlStorage, settings: Settings) -> str:
+    """VOLTHUB_ADMIN_TOKEN, or a token generated on first start, stored hashed, printed once."""
+    if settings.admin_token:
+        return hash_token(settings.admin_token)
+    stored = await storage.read(lambda r: r.get_setting(ADMIN_TOKEN_SETTING))
+    if stored:
+        return stored
+    token = secrets.token_urlsafe(32)
+    digest = hash_token(token)
+    await storage.write(lambda r: r.set_setting(ADMIN_TOKEN_SETTING, digest))
+    print(f"volthub: generated admin API token (shown once, keep it): {token}", flush=True)
+    return digest
+
+
+async def close_container(container: Container) -> None:
+    await container.gateway.close_all(1001, "server shutting down")
+    await container.services.storage.close()

@@ -1,0 +1,66 @@
+"""A real volthub server on an ephemeral loopback port, in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+
+import httpx
+import uvicorn
+
+from volthub.app import create_app
+from volthub.config import Settings
+from volthub.wiring import Container
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    port: int
+    server: uvicorn.Server
+    container: Container
+    api: httpx.AsyncClient
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ocpp_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ocpp"
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, port=0,
+                        call_timeout_s=5.0, log_json=False)
+    return replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on",
+                            ws="websockets-sansio", ws_ping_interval=settings.ws_ping_interval_s,
+                            ws_ping_timeout=settings.ws_ping_timeout_s)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}/api/v1",
+        headers={"Authorization": f"Bearer {settings.admin_token}"},
+        timeout=30,
+    ) as api:
+        try:
+            yield RunningServer(settings, port, server, app.state.container, api)
+        finally:
+            server.should_exit = True
+            await task
