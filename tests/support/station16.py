@@ -10,6 +10,7 @@ from typing import Any
 
 import websockets
 from ocpp.charge_point import camel_to_snake_case
+from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
@@ -23,6 +24,16 @@ class TestStation16(ChargePoint):  # type: ignore[misc]
         super().__init__(station_id, connection, response_timeout=10)
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.answers: dict[str, dict[str, Any]] = {}
+        # Optional behaviour (off by default): the payloads exactly as sent (camelCase), a delay
+        # before answering an action, a CALLERROR instead of an answer, and dispatching each
+        # frame in its own task so that overlapping CSMS calls would show in `max_in_flight`.
+        self.raw_received: list[tuple[str, dict[str, Any]]] = []
+        self.delays: dict[str, float] = {}
+        self.errors: dict[str, OCPPError] = {}
+        self.concurrent = False
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
         for action in _CSMS_ACTIONS:
             self.route_map[action] = {
                 "_on_action": self._make_handler(action),
@@ -32,9 +43,32 @@ class TestStation16(ChargePoint):  # type: ignore[misc]
     def _make_handler(self, action: str) -> Any:
         async def handler(**kwargs: Any) -> Any:
             self.received.append((action, kwargs))
-            return _result_for(action, self.answers.get(action))
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if action in self.delays:
+                    await asyncio.sleep(self.delays[action])
+                if action in self.errors:
+                    raise self.errors[action]
+                return _result_for(action, self.answers.get(action))
+            finally:
+                self.in_flight -= 1
 
         return handler
+
+    async def start(self) -> None:
+        while True:
+            message = await self._connection.recv()
+            if not self.concurrent:
+                await self.route_message(message)
+                continue
+            task = asyncio.create_task(self.route_message(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _handle_call(self, msg: Any) -> Any:
+        self.raw_received.append((msg.action, msg.payload))
+        return await super()._handle_call(msg)
 
     async def boot(self) -> Any:
         return await self.call(call.BootNotification(charge_point_vendor="TestVendor",

@@ -122,7 +122,7 @@ class CommandService:
         async def op(repos: Repositories) -> None:
             if isinstance(command, c.GetConfiguration):
                 station = await repos.get_station(station_id)
-                config = dict((station.configuration or {}) if command.keys else {})
+                config = dict((station.configuration or {}) if station and command.keys else {})
                 config.update(outcome.data.get("configuration", {}))
                 await repos.update_station(
                     station_id, {"configuration": config, "configuration_at": now}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from volthub.domain.errors import Conflict, NotFound
@@ -21,7 +22,7 @@ class LocationService:
             raise NotFound(f"location {location_id!r} not found")
         return location
 
-    async def list(self, limit: int, offset: int) -> tuple[list[Location], int]:
+    async def list(self, limit: int, offset: int) -> tuple[builtins.list[Location], int]:
         return await self.storage.read(lambda r: r.list_locations(limit, offset))
 
     async def create(self, location: Location) -> Location:

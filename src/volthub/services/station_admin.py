@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +52,8 @@ class StationAdminService:
 
         return await self.storage.read(op)
 
-    async def list(self, limit: int, offset: int) -> tuple[list[StationView], int]:
-        async def op(repos: Repositories) -> tuple[list[StationView], int]:
+    async def list(self, limit: int, offset: int) -> tuple[builtins.list[StationView], int]:
+        async def op(repos: Repositories) -> tuple[builtins.list[StationView], int]:
             stations, total = await repos.list_stations(limit, offset)
             connectors = await repos.list_connectors([s.id for s in stations])
             by_station: dict[str, list[ConnectorState]] = {}
@@ -126,7 +127,7 @@ class StationAdminService:
 
     @staticmethod
     async def _write_evses(
-        repos: Repositories, station_id: str, evses: list[dict[str, Any]] | None
+        repos: Repositories, station_id: str, evses: builtins.list[dict[str, Any]] | None
     ) -> None:
         for evse in evses or []:
             for connector in evse.get("connectors", []):

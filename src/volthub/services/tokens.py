@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from volthub.domain.errors import Conflict, NotFound
@@ -21,7 +22,7 @@ class TokenService:
             raise NotFound(f"id_token {id_token!r} not found")
         return token
 
-    async def list(self, limit: int, offset: int) -> tuple[list[IdToken], int]:
+    async def list(self, limit: int, offset: int) -> tuple[builtins.list[IdToken], int]:
         return await self.storage.read(lambda r: r.list_tokens(limit, offset))
 
     async def create(self, token: IdToken) -> IdToken:

@@ -74,7 +74,7 @@ def sampled_value(timestamp: datetime, sample: dict[str, Any]) -> MeterReading:
 
 
 def readings(meter_values: list[dict[str, Any]]) -> list[MeterReading]:
-    out = []
+    out: list[MeterReading] = []
     for meter_value in meter_values:
         timestamp = parse_time(meter_value["timestamp"])
         assert timestamp is not None

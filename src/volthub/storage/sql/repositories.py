@@ -38,7 +38,7 @@ from volthub.domain.model import (
 )
 from volthub.storage.sql import tables as t
 
-IDENTITY_FIELDS = tuple(StationIdentity.__slots__)  # type: ignore[attr-defined]
+IDENTITY_FIELDS = tuple(StationIdentity.__slots__)
 
 
 def _utc(value: datetime | None) -> datetime | None:
