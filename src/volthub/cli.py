@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
+from collections.abc import Generator
+from typing import Any
 
 from volthub.config import Settings
 
 
+def _stop_all(servers: list[Any]) -> None:
+    for server in servers:
+        server.should_exit = True
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield  # signals are handled once for all listeners in run_all()
 
     from volthub.app import create_app, create_ocpp_app
     from volthub.logs import configure_logging
@@ -31,15 +45,21 @@ def _serve(args: argparse.Namespace) -> int:
         "loop": "uvloop",
         "http": "httptools",
     }
-    servers = [uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+    servers = [_Server(uvicorn.Config(app, host=settings.host, port=settings.port,
                                              **common))]  # type: ignore[arg-type]
     if settings.ocpp_port:
         ocpp_app = create_ocpp_app(app)
         ocpp_config = uvicorn.Config(ocpp_app, host=settings.host, port=settings.ocpp_port,
                                      lifespan="off", **common)  # type: ignore[arg-type]
-        servers.append(uvicorn.Server(ocpp_config))
+        servers.append(_Server(ocpp_config))
 
     async def run_all() -> None:
+        # One signal handler for both listeners: SIGTERM/SIGINT start a graceful shutdown of
+        # each, and the process exits 0 once everything is flushed (uvicorn's own handler would
+        # re-raise the signal after shutdown).
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_all, servers)
         await asyncio.gather(*(s.serve() for s in servers))
 
     try:
