@@ -271,3 +271,13 @@ class SecurityEventOut(BaseModel):
     type: str
     tech_info: str | None
     source: str
+
+
+class ReservationOut(BaseModel):
+    id: int
+    evse_id: int
+    id_token: str
+    parent_id_token: str | None
+    expires_at: UtcTime
+    status: str
+    created_at: UtcTime | None

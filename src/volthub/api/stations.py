@@ -8,6 +8,7 @@ from volthub.api.deps import PagingDep, ServicesDep
 from volthub.api.schemas import (
     MessageOut,
     Page,
+    ReservationOut,
     SecurityEventOut,
     StationCreate,
     StationOut,
@@ -64,4 +65,13 @@ async def list_security_events(
     events = await services.records.security_events(station_id, limit)
     items = [SecurityEventOut(timestamp=e.timestamp, type=e.type, tech_info=e.tech_info,
                               source=e.source) for e in events]
+    return Page(items=items, total=len(items), limit=limit, offset=0)
+
+
+@router.get("/{station_id}/reservations", response_model=Page[ReservationOut])
+async def list_reservations(
+    station_id: str, services: ServicesDep, limit: int = Query(100, ge=1, le=1000)
+) -> Page[ReservationOut]:
+    reservations = await services.records.reservations(station_id, limit)
+    items = [ReservationOut.model_validate(r, from_attributes=True) for r in reservations]
     return Page(items=items, total=len(items), limit=limit, offset=0)

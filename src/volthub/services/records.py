@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from volthub.domain.errors import NotFound
-from volthub.domain.model import MessageRecord, MeterReading, SecurityEvent, Transaction
+from volthub.domain.model import (
+    MessageRecord,
+    MeterReading,
+    Reservation,
+    SecurityEvent,
+    Transaction,
+)
 from volthub.storage.interface import Storage
 
 
@@ -37,6 +43,10 @@ class RecordService:
     async def security_events(self, station_id: str, limit: int) -> list[SecurityEvent]:
         await self._require_station(station_id)
         return await self.storage.read(lambda r: r.list_security_events(station_id, limit))
+
+    async def reservations(self, station_id: str, limit: int) -> list[Reservation]:
+        await self._require_station(station_id)
+        return await self.storage.read(lambda r: r.list_reservations(station_id, limit))
 
     async def _require_station(self, station_id: str) -> None:
         if await self.storage.read(lambda r: r.get_station(station_id)) is None:

@@ -462,6 +462,15 @@ class SqlRepositories:
         )
         return int(result.rowcount)
 
+    async def list_reservations(self, station_id: str, limit: int) -> list[Reservation]:
+        rows = await self.conn.execute(
+            select(t.reservations)
+            .where(t.reservations.c.station_id == station_id)
+            .order_by(t.reservations.c.id.desc())
+            .limit(limit)
+        )
+        return [_reservation(r) for r in rows]
+
     # charging profiles ----------------------------------------------------------------
     async def upsert_charging_profile(self, record: ChargingProfileRecord) -> None:
         values = {
