@@ -40,6 +40,9 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
     return replace(settings, **overrides)  # type: ignore[arg-type]
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test
+
+
 @asynccontextmanager
 async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     app = create_app(settings)
