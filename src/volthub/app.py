@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -17,6 +19,7 @@ from volthub.api.router import build_router
 from volthub.config import Settings
 from volthub.ocpp.endpoint import ocpp_endpoint
 from volthub.services.ports import Clock, utc_now
+from volthub.storage.interface import Repositories
 from volthub.wiring import Container, build_container, close_container
 
 log = logging.getLogger("volthub")
@@ -29,9 +32,13 @@ async def _housekeeping(container: Container) -> None:
         await asyncio.sleep(container.settings.reservation_check_interval_s)
         try:
             now = services.clock()
-            await services.storage.write(lambda r: r.expire_reservations(now))
+            await services.storage.write(partial(_expire, now=now))
         except Exception:
             log.exception("housekeeping failed")
+
+
+async def _expire(repos: Repositories, now: datetime) -> int:
+    return await repos.expire_reservations(now)
 
 
 def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:

@@ -72,8 +72,9 @@ def test_serve_generates_admin_token_once_and_shuts_down_cleanly(tmp_path: Path)
                 await ws.send('[2,"1","Heartbeat",{}]')
                 answer = await ws.recv()
                 assert answer.startswith('[3,"1",{"currentTime"')
-            api = httpx.get(f"http://127.0.0.1:{ocpp_port}/api/v1/stations",
-                            headers={"Authorization": f"Bearer {token}"})
+            async with httpx.AsyncClient() as client:
+                api = await client.get(f"http://127.0.0.1:{ocpp_port}/api/v1/stations",
+                                       headers={"Authorization": f"Bearer {token}"})
             assert api.status_code == 404
 
         asyncio.run(ocpp_listener_serves_ocpp_only())

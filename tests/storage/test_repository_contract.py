@@ -134,7 +134,7 @@ async def test_readings_and_energy_register_range(storage: SqlStorage) -> None:
     stored = await storage.read(lambda r: r.list_readings(txn_id))
     assert len(stored) == 4
     assert {s.raw_value for s in stored} == {"1", "2.5", "230.1", "AB12"}
-    assert [s for s in stored if s.format == "SignedData"][0].value is None
+    assert next(s for s in stored if s.format == "SignedData").value is None
 
 
 async def test_reservations_expire(storage: SqlStorage) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -80,10 +81,8 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
 
     async def close(code: int, reason: str) -> None:
         if websocket.application_state != WebSocketState.DISCONNECTED:
-            try:
+            with contextlib.suppress(RuntimeError):
                 await websocket.close(code=code, reason=reason)
-            except RuntimeError:
-                pass
 
     connection = StationConnection(ctx, adapter, websocket.send_text, close,
                                    container.settings.call_timeout_s)

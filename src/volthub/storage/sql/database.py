@@ -140,6 +140,13 @@ class SqlStorage:
         async with self.engine.connect() as conn:
             return await operation(SqlRepositories(conn))
 
+    @staticmethod
+    async def _run_alone(operation: Operation[T], conn: AsyncConnection) -> T:
+        repos = SqlRepositories(conn)
+        result = await operation(repos)
+        await repos.flush_staged()
+        return result
+
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
@@ -161,6 +168,7 @@ class SqlStorage:
             results.clear()
             for item in batch:
                 results.append(await item.operation(repos))
+            await repos.flush_staged()
             await repos.insert_messages(messages)
 
         try:
@@ -182,7 +190,7 @@ class SqlStorage:
             try:
                 result = await self._with_retries(
                     lambda op=operation: self._in_transaction(  # type: ignore[misc]
-                        lambda conn: op(SqlRepositories(conn))
+                        lambda conn: self._run_alone(op, conn)
                     )
                 )
             except Exception as exc:

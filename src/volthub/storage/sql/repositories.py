@@ -136,6 +136,15 @@ class SqlRepositories:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        # Meter readings of every operation in a batch are inserted with one executemany
+        # (flush_staged) instead of one statement per operation: readings dominate the volume.
+        self._staged_readings: list[dict[str, Any]] = []
+
+    async def flush_staged(self) -> None:
+        """Write staged bulk rows; the committer calls it before commit, reads call it first."""
+        if self._staged_readings:
+            rows, self._staged_readings = self._staged_readings, []
+            await self.conn.execute(insert(t.meter_values), rows)
 
     async def _count(self, table: Any, *where: Any) -> int:
         stmt = select(func.count()).select_from(table)
@@ -358,10 +367,7 @@ class SqlRepositories:
         self, station_id: str, evse_id: int, transaction_id: int | None,
         readings: Sequence[MeterReading],
     ) -> None:
-        if not readings:
-            return
-        await self.conn.execute(
-            insert(t.meter_values),
+        self._staged_readings.extend(
             [
                 {
                     "station_id": station_id,
@@ -379,10 +385,11 @@ class SqlRepositories:
                     "signed_data": r.signed_data,
                 }
                 for r in readings
-            ],
+            ]
         )
 
     async def energy_register_range(self, transaction_id: int) -> tuple[float, float] | None:
+        await self.flush_staged()
         c = t.meter_values.c
         row = (
             await self.conn.execute(
@@ -399,6 +406,7 @@ class SqlRepositories:
         return float(row[0]), float(row[1])
 
     async def list_readings(self, transaction_id: int) -> list[MeterReading]:
+        await self.flush_staged()
         rows = await self.conn.execute(
             select(t.meter_values)
             .where(t.meter_values.c.transaction_id == transaction_id)
