@@ -32,6 +32,9 @@ SendText = Callable[[str], Awaitable[None]]
 ReceiveText = Callable[[], Awaitable[str | None]]
 # Throttle for last_seen updates: at most one write per station per this many seconds.
 SEEN_WRITE_INTERVAL_S = 30.0
+# The message log keeps message ids and actions in 64 characters: a station's longer ones are
+# logged shortened (PostgreSQL would refuse the whole batch of log rows otherwise).
+LOG_FIELD_LENGTH = 64
 
 _message_ids = itertools.count(1)
 
@@ -206,7 +209,8 @@ class StationConnection:
              action: str | None, payload: Any) -> None:
         self._storage.log_message(MessageRecord(
             station_id=self.station_id, timestamp=self.ctx.now(), direction=direction,
-            message_type=message_type, message_id=message_id, action=action, payload=payload,
+            message_type=message_type, message_id=message_id[:LOG_FIELD_LENGTH],
+            action=action[:LOG_FIELD_LENGTH] if action else action, payload=payload,
         ))
 
     def _seen(self, now: Any) -> None:

@@ -35,8 +35,12 @@ def parse_time(value: str | None) -> datetime | None:
     """OCPP dateTime (RFC 3339); a naive value is taken as UTC."""
     if value is None:
         return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    text = value.upper()  # RFC 3339 §5.6: "T" and "Z" may be lower case
+    if text[17:19] == "60":  # a leap second (RFC 3339 §5.7): Python has none, take :59
+        text = text[:17] + "59" + text[19:]
+    parsed = datetime.fromisoformat(text)
+    # Kept in UTC: SQLite stores no offset, so a +01:00 time would read back an hour off.
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def format_time(value: datetime) -> str:

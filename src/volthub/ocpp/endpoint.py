@@ -47,7 +47,10 @@ def choose_adapter(
 async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
     # Refused at the handshake with an HTTP status where the server supports it (uvicorn does).
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(PlainTextResponse(reason, status_code=status))
+        # RFC 7235 §3.1: a 401 carries the challenge (stations that wait for it then send Basic).
+        headers = {"WWW-Authenticate": 'Basic realm="volthub"'} if status == 401 else None
+        await websocket.send_denial_response(
+            PlainTextResponse(reason, status_code=status, headers=headers))
     else:
         await websocket.close(code=1008, reason=reason)
 

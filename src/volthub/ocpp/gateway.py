@@ -16,6 +16,9 @@ log = logging.getLogger("volthub.ocpp")
 
 # Close code for a connection replaced by a newer one of the same station (private-use range).
 CLOSE_REPLACED = 4000
+# Actions that either side may send (OCPP 1.6 §4.3 and §5.6, 2.x P01/P02): a station handler
+# for them does not make them station-to-CSMS only.
+BIDIRECTIONAL_ACTIONS = frozenset({"DataTransfer"})
 
 
 class Gateway:
@@ -58,11 +61,22 @@ class Gateway:
         connection = self.get(station_id)
         adapter: VersionAdapter = connection.adapter
         action, payload = adapter.to_call(prepared)
+        # A command valid in neutral form can still break this version's limits (e.g. a 1.6
+        # idTag is at most 20 characters): refuse it here rather than let the station fail it.
+        validate = schemas.validator(connection.ctx.version, action, response=False)
+        if validate is not None:
+            try:
+                validate(payload)
+            except schemas.JsonSchemaError as exc:
+                raise InvalidInput(f"{action} payload for OCPP {connection.ctx.version}: "
+                                   f"{exc.message}") from exc
         if action in ("TriggerMessage", "ExtendedTriggerMessage"):
             requested = payload["requestedMessage"]
-            connection.ctx.triggered.add(
-                "SignCertificate" if requested == "SignChargePointCertificate" else requested
-            )
+            if requested == "SignChargePointCertificate":
+                requested = "SignCertificate"
+            elif action == "ExtendedTriggerMessage" and requested == "FirmwareStatusNotification":
+                requested = "SignedFirmwareStatusNotification"  # whitepaper §6.14
+            connection.ctx.triggered.add(requested)
         answer = await connection.call(action, payload)
         return adapter.from_result(prepared, answer)
 
@@ -70,7 +84,8 @@ class Gateway:
         connection = self.get(station_id)
         version = connection.ctx.version
         validate = schemas.validator(version, action, response=False)
-        if validate is None or action in connection.adapter.handlers:
+        if validate is None or (action in connection.adapter.handlers
+                                and action not in BIDIRECTIONAL_ACTIONS):
             raise Unsupported(f"action {action!r} is not a CSMS-to-station call of OCPP {version}")
         try:
             validate(payload)

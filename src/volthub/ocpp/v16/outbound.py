@@ -20,6 +20,9 @@ TRIGGER_MESSAGES = {
 EXTENDED_TRIGGER_MESSAGES = {
     "LogStatusNotification", "SignChargePointCertificate", "SignedFirmwareStatusNotification",
 }
+# Whitepaper §6.14: ExtendedTriggerMessage names SignedFirmwareStatusNotification.req
+# "FirmwareStatusNotification" (its MessageTriggerEnumType has no other name for it).
+EXTENDED_REQUESTED_MESSAGE = {"SignedFirmwareStatusNotification": "FirmwareStatusNotification"}
 
 
 def charging_profile(profile: c.ChargingProfile, transaction_ref: str | None = None) -> JsonObject:
@@ -94,8 +97,10 @@ def to_call(prepared: PreparedCommand) -> tuple[str, JsonObject]:
             return "TriggerMessage", drop_none({"requestedMessage": cmd.message,
                                                 "connectorId": cmd.evse_id})
         case c.Trigger() if cmd.message in EXTENDED_TRIGGER_MESSAGES:
-            return "ExtendedTriggerMessage", drop_none({"requestedMessage": cmd.message,
-                                                        "connectorId": cmd.evse_id})
+            return "ExtendedTriggerMessage", drop_none({
+                "requestedMessage": EXTENDED_REQUESTED_MESSAGE.get(cmd.message, cmd.message),
+                "connectorId": cmd.evse_id,
+            })
         case c.Trigger():
             raise Unsupported(f"message {cmd.message!r} cannot be triggered on OCPP 1.6")
         case c.GetConfiguration():
