@@ -12,15 +12,20 @@ from volthub.domain.model import Authorization
 from volthub.ocpp.gateway import Gateway
 from volthub.ocpp.versions import VersionAdapter, load_adapters
 from volthub.services.authorization import authorize
+from volthub.services.certificates import CertificateService
 from volthub.services.commands import CommandService
 from volthub.services.data_transfer import DataTransferRegistry
+from volthub.services.ev_charging_needs import EvChargingNeedsService
+from volthub.services.iso15118 import Iso15118Service
 from volthub.services.locations import LocationService
 from volthub.services.passwords import hash_token
-from volthub.services.ports import Clock, utc_now
+from volthub.services.ports import Clock, CostProvider, NoCostProvider, utc_now
 from volthub.services.records import RecordService
 from volthub.services.station_admin import StationAdminService
+from volthub.services.station_reports import StationReportService
 from volthub.services.stations import StationService
 from volthub.services.tokens import TokenService
+from volthub.services.transaction_events import TransactionEventService
 from volthub.services.transactions import TransactionService
 from volthub.storage.sql.database import SqlStorage, create_engine
 from volthub.storage.sql.migrate import upgrade
@@ -42,6 +47,12 @@ class Services:
     locations: LocationService
     records: RecordService
     data_transfer: DataTransferRegistry
+    certificates: CertificateService
+    transaction_events: TransactionEventService
+    reports: StationReportService
+    ev_charging_needs: EvChargingNeedsService
+    costs: CostProvider
+    iso15118: Iso15118Service
 
     async def authorize(self, id_token: str, at: datetime | None = None) -> Authorization:
         now = at or self.clock()
@@ -77,6 +88,13 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
         locations=LocationService(storage),
         records=RecordService(storage),
         data_transfer=DataTransferRegistry(),
+        certificates=CertificateService(storage, clock, settings.data_dir,
+                                        settings.certificate_validity_days),
+        transaction_events=TransactionEventService(storage, clock),
+        reports=StationReportService(storage, clock),
+        ev_charging_needs=EvChargingNeedsService(storage, clock),
+        costs=NoCostProvider(),
+        iso15118=Iso15118Service.from_settings(settings, clock),
     )
     token_hash = await _admin_token_hash(storage, settings)
     return Container(settings, services, gateway, load_adapters(), token_hash)
@@ -98,4 +116,5 @@ async def _admin_token_hash(storage: SqlStorage, settings: Settings) -> str:
 
 async def close_container(container: Container) -> None:
     await container.gateway.close_all(1001, "server shutting down")
+    await container.services.iso15118.aclose()
     await container.services.storage.close()

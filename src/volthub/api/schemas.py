@@ -110,6 +110,8 @@ class StationOut(BaseModel):
     firmware_status: str | None
     diagnostics_status: str | None
     log_status: str | None
+    publish_firmware_status: str | None
+    boot_reason: str | None
     local_list_version: int
     configuration: dict[str, Any] | None
     evses: list[EvseOut]
@@ -132,6 +134,7 @@ class StationOut(BaseModel):
             error_code=view.status.error_code if view.status else None,
             firmware_status=s.firmware_status, diagnostics_status=s.diagnostics_status,
             log_status=s.log_status, local_list_version=s.local_list_version,
+            publish_firmware_status=s.publish_firmware_status, boot_reason=s.boot_reason,
             configuration=s.configuration,
             evses=[
                 EvseOut(evse_id=evse_id, connectors=[ConnectorOut.of(c) for c in conns])
@@ -187,6 +190,14 @@ class TransactionOut(BaseModel):
     stop_reason: str | None
     stop_id_token: str | None
     reservation_id: int | None
+    remote_start_id: int | None
+    id_token_type: str | None
+    charging_state: str | None
+    trigger_reason: str | None
+    number_of_phases: int | None
+    cable_max_current_a: int | None
+    offline: bool
+    last_seq_no: int | None
 
     @classmethod
     def of(cls, t: Transaction) -> TransactionOut:
@@ -281,3 +292,38 @@ class ReservationOut(BaseModel):
     expires_at: UtcTime
     status: str
     created_at: UtcTime | None
+
+
+# 2.x device model and station reports ----------------------------------------------------
+class DeviceVariableOut(BaseModel):
+    component: str
+    component_instance: str | None
+    evse_id: int | None
+    connector_id: int | None
+    variable: str
+    variable_instance: str | None
+    attribute_type: str
+    value: str | None
+    mutability: str | None
+    persistent: bool | None
+    constant: bool | None
+    characteristics: dict[str, Any] | None
+    updated_at: UtcTime | None
+
+
+class StationReportOut(BaseModel):
+    id: int
+    action: str
+    received_at: UtcTime
+    request_id: int | None
+    evse_id: int | None
+    payload: dict[str, Any]
+
+
+class ChargingProfileOut(BaseModel):
+    profile_id: int
+    evse_id: int
+    stack_level: int
+    purpose: str
+    transaction_id: int | None
+    profile: dict[str, Any]

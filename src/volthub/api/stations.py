@@ -6,6 +6,8 @@ from fastapi import APIRouter, Query, Response
 
 from volthub.api.deps import PagingDep, ServicesDep
 from volthub.api.schemas import (
+    ChargingProfileOut,
+    DeviceVariableOut,
     MessageOut,
     Page,
     ReservationOut,
@@ -13,6 +15,7 @@ from volthub.api.schemas import (
     StationCreate,
     StationOut,
     StationPatch,
+    StationReportOut,
 )
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -75,3 +78,36 @@ async def list_reservations(
     reservations = await services.records.reservations(station_id, limit)
     items = [ReservationOut.model_validate(r, from_attributes=True) for r in reservations]
     return Page(items=items, total=len(items), limit=limit, offset=0)
+
+
+@router.get("/{station_id}/device-model", response_model=Page[DeviceVariableOut])
+async def device_model(
+    station_id: str, services: ServicesDep, component: str | None = None,
+    variable: str | None = None,
+) -> Page[DeviceVariableOut]:
+    """A 2.x station's device model as last reported (NotifyReport, Get/SetVariables)."""
+    await services.records.require_station(station_id)
+    rows = await services.reports.device_model(station_id, component, variable)
+    items = [DeviceVariableOut.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=items, total=len(items), limit=len(items), offset=0)
+
+
+@router.get("/{station_id}/reports", response_model=Page[StationReportOut])
+async def station_reports(
+    station_id: str, services: ServicesDep, action: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> Page[StationReportOut]:
+    """Notifications a station sent (NotifyEvent, ReportChargingProfiles, ...), newest first."""
+    await services.records.require_station(station_id)
+    rows = await services.reports.reports(station_id, action, limit)
+    items = [StationReportOut.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=items, total=len(items), limit=limit, offset=0)
+
+
+@router.get("/{station_id}/charging-profiles", response_model=Page[ChargingProfileOut])
+async def charging_profiles(station_id: str, services: ServicesDep) -> Page[ChargingProfileOut]:
+    """Charging profiles the station accepted, in the version-neutral form."""
+    await services.records.require_station(station_id)
+    rows = await services.storage.read(lambda r: r.list_charging_profiles(station_id))
+    items = [ChargingProfileOut.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=items, total=len(items), limit=len(items), offset=0)

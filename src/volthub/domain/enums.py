@@ -100,6 +100,8 @@ class MessageType(StrEnum):
     CALL = "CALL"
     CALLRESULT = "CALLRESULT"
     CALLERROR = "CALLERROR"
+    CALLRESULTERROR = "CALLRESULTERROR"  # 2.1
+    SEND = "SEND"  # 2.1
 
 
 class OcppVersion(StrEnum):

@@ -54,6 +54,8 @@ class Station:
     firmware_status: str | None = None
     diagnostics_status: str | None = None
     log_status: str | None = None
+    publish_firmware_status: str | None = None
+    boot_reason: str | None = None
     created_at: datetime | None = None
 
 
@@ -134,6 +136,15 @@ class Transaction:
     stop_reason: str | None = None
     stop_id_token: str | None = None
     reservation_id: int | None = None
+    # OCPP 2.x only: what TransactionEvents reported last.
+    remote_start_id: int | None = None
+    id_token_type: str | None = None
+    charging_state: str | None = None
+    trigger_reason: str | None = None
+    number_of_phases: int | None = None
+    cable_max_current_a: int | None = None
+    offline: bool = False
+    last_seq_no: int | None = None
 
 
 @dataclass(slots=True)
@@ -210,3 +221,49 @@ class ChargingProfileRecord:
     purpose: str
     profile: JsonObject
     transaction_id: int | None = None
+
+
+@dataclass(slots=True)
+class DeviceVariable:
+    """One attribute of one variable of one component of a 2.x station's device model."""
+
+    component: str
+    variable: str
+    attribute_type: str = "Actual"
+    component_instance: str | None = None
+    evse_id: int | None = None
+    connector_id: int | None = None
+    variable_instance: str | None = None
+    value: str | None = None
+    mutability: str | None = None
+    persistent: bool | None = None
+    constant: bool | None = None
+    characteristics: JsonObject | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class StationReport:
+    """A notification a station sent (or a setting we gave it), kept verbatim per action."""
+
+    station_id: str
+    action: str
+    received_at: datetime
+    payload: JsonObject
+    request_id: int | None = None
+    evse_id: int | None = None
+    id: int = 0
+
+
+@dataclass(slots=True)
+class TransactionEventRecord:
+    """The identity of one 2.x TransactionEvent: applied once per (transaction, seqNo)."""
+
+    station_id: str
+    station_transaction_id: str
+    seq_no: int
+    event_type: str
+    trigger_reason: str
+    timestamp: datetime
+    offline: bool
+    received_at: datetime

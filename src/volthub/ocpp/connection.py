@@ -19,12 +19,15 @@ from volthub.ocpp.frames import (
     Call,
     CallError,
     CallResult,
+    CallResultError,
+    Send,
     encode_call,
     encode_error,
     encode_result,
     parse_frame,
 )
 from volthub.ocpp.versions import VersionAdapter
+from volthub.services.security_profile import mask_secrets
 
 log = logging.getLogger("volthub.ocpp")
 
@@ -60,6 +63,7 @@ class StationConnection:
         self._last_seen_write = 0.0
         self.closed = asyncio.Event()
         self._storage = ctx.services.storage
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def station_id(self) -> str:
@@ -70,7 +74,7 @@ class StationConnection:
         """Handle one received frame; station CALLs are answered before the next is read."""
         now = self.ctx.now()
         self._seen(now)
-        frame = parse_frame(text)
+        frame = parse_frame(text, self.adapter.extended_frames)
         if isinstance(frame, Call):
             self._log(Direction.IN, MessageType.CALL, frame.message_id, frame.action, frame.payload)
             await self._on_call(frame)
@@ -86,6 +90,17 @@ class StationConnection:
                       {"errorCode": frame.error_code, "errorDescription": frame.description,
                        "errorDetails": frame.details})
             self._resolve(frame.message_id, frame)
+        elif isinstance(frame, Send):
+            self._log(Direction.IN, MessageType.SEND, frame.message_id, frame.action, frame.payload)
+            await self._on_send(frame)
+        elif isinstance(frame, CallResultError):
+            # 2.1: the station could not process one of our CALLRESULTs; nothing to answer.
+            self._log(Direction.IN, MessageType.CALLRESULTERROR, frame.message_id, None,
+                      {"errorCode": frame.error_code, "errorDescription": frame.description,
+                       "errorDetails": frame.details})
+            log.warning("station refused our answer", extra={"station_id": self.station_id,
+                                                              "message_id": frame.message_id,
+                                                              "error_code": frame.error_code})
         else:
             self._log(Direction.IN, MessageType.CALL, frame.message_id, None,
                       frame.document if frame.document is not None else text)
@@ -125,6 +140,7 @@ class StationConnection:
                                        "station is not accepted: send BootNotification first",
                                        call.action)
                 return
+        self.ctx.pending_after_reply.clear()
         try:
             response = await handler(self.ctx, call.payload)
         except OwnershipViolation as exc:
@@ -139,6 +155,35 @@ class StationConnection:
             return
         await self._send(encode_result(call.message_id, response), MessageType.CALLRESULT,
                          call.message_id, call.action, response)
+        self._run_after_reply()
+
+    async def _on_send(self, send: Send) -> None:
+        """2.1 SEND: handled like a CALL but never answered, not even with an error (§4.2.4)."""
+        handler = self.adapter.handlers.get(send.action)
+        if handler is None or not self.ctx.accepted:
+            log.warning("SEND ignored", extra={"station_id": self.station_id,
+                                               "action": send.action})
+            return
+        try:
+            await handler(self.ctx, send.payload)
+        except Exception:
+            log.exception("SEND handler failed", extra={"station_id": self.station_id,
+                                                        "action": send.action})
+        self._run_after_reply()
+
+    def _run_after_reply(self) -> None:
+        work, self.ctx.pending_after_reply = self.ctx.pending_after_reply, []
+        for item in work:
+            task = asyncio.create_task(self._after_reply(item))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _after_reply(self, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+        except Exception:
+            log.warning("follow-up of a station call failed", exc_info=True,
+                        extra={"station_id": self.station_id})
 
     # calls out ------------------------------------------------------------------------
     async def call(self, action: str, payload: JsonObject) -> JsonObject:
@@ -210,7 +255,8 @@ class StationConnection:
         self._storage.log_message(MessageRecord(
             station_id=self.station_id, timestamp=self.ctx.now(), direction=direction,
             message_type=message_type, message_id=message_id[:LOG_FIELD_LENGTH],
-            action=action[:LOG_FIELD_LENGTH] if action else action, payload=payload,
+            action=action[:LOG_FIELD_LENGTH] if action else action,
+            payload=mask_secrets(action, payload),  # no Basic-auth password in the log (A01.FR.09)
         ))
 
     def _seen(self, now: Any) -> None:

@@ -23,9 +23,18 @@ class StationContext:
     accepted: bool = False
     # Actions we asked for with TriggerMessage: allowed before the station is accepted.
     triggered: set[str] = field(default_factory=set)
+    # The security profile this connection offers (0-3, services/security_profile.py).
+    security_level: int = 0
+    # Work a handler wants done once its answer is on the wire (e.g. CertificateSigned after
+    # SignCertificate, GetTransactionStatus after a seqNo gap): the connection runs these.
+    pending_after_reply: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.services.clock()
+
+    def after_reply(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` in the background after the CALLRESULT of the current call is sent."""
+        self.pending_after_reply.append(work)
 
 
 Handler = Callable[[StationContext, JsonObject], Awaitable[JsonObject]]

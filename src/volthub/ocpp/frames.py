@@ -35,6 +35,25 @@ class CallError:
 
 
 @dataclass(slots=True)
+class Send:
+    """OCPP 2.1 SEND (type 6): a CALL that is never answered (2.1 Part 4 §4.2.4)."""
+
+    message_id: str
+    action: str
+    payload: Any
+
+
+@dataclass(slots=True)
+class CallResultError:
+    """OCPP 2.1 CALLRESULTERROR (type 5): the peer could not process our CALLRESULT."""
+
+    message_id: str
+    error_code: str
+    description: str
+    details: Any
+
+
+@dataclass(slots=True)
 class BadFrame:
     """A frame we must answer with a CALLERROR; `kind` picks the version's error code."""
 
@@ -44,7 +63,7 @@ class BadFrame:
     document: Any = None  # the parsed JSON, when it parsed
 
 
-Frame = Call | CallResult | CallError | BadFrame
+Frame = Call | CallResult | CallError | Send | CallResultError | BadFrame
 
 
 def _best_effort_id(text: str) -> str:
@@ -53,7 +72,8 @@ def _best_effort_id(text: str) -> str:
     return match.group(1) if match else "-1"
 
 
-def parse_frame(text: str | bytes) -> Frame:
+def parse_frame(text: str | bytes, extended_types: bool = False) -> Frame:
+    """Parse one frame; `extended_types` admits the 2.1 types 5 (CALLRESULTERROR) and 6 (SEND)."""
     try:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -82,6 +102,15 @@ def parse_frame(text: str | bytes) -> Frame:
                 message_id, "format", "CALLERROR must be [4, id, code, description, details]", doc
             )
         return CallError(message_id, doc[2], str(doc[3]), doc[4])
+    if type_id == 6 and extended_types:
+        if len(doc) != 4 or not isinstance(doc[2], str) or not isinstance(doc[3], dict):
+            return BadFrame(message_id, "format", "SEND must be [6, id, action, payload]", doc)
+        return Send(message_id, doc[2], doc[3])
+    if type_id == 5 and extended_types:
+        if len(doc) != 5 or not isinstance(doc[2], str):
+            return BadFrame(message_id, "format",
+                            "CALLRESULTERROR must be [5, id, code, description, details]", doc)
+        return CallResultError(message_id, doc[2], str(doc[3]), doc[4])
     return BadFrame(message_id, "message_type", f"message type {type_id!r} is not supported", doc)
 
 

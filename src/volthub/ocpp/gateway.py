@@ -16,6 +16,8 @@ log = logging.getLogger("volthub.ocpp")
 
 # Close code for a connection replaced by a newer one of the same station (private-use range).
 CLOSE_REPLACED = 4000
+# RFC 6455 §7.4.1: a connection that no longer meets the station's security profile.
+CLOSE_POLICY_VIOLATION = 1008
 # Actions that either side may send (OCPP 1.6 §4.3 and §5.6, 2.x P01/P02): a station handler
 # for them does not make them station-to-CSMS only.
 BIDIRECTIONAL_ACTIONS = frozenset({"DataTransfer"})
@@ -71,12 +73,8 @@ class Gateway:
                 raise InvalidInput(f"{action} payload for OCPP {connection.ctx.version}: "
                                    f"{exc.message}") from exc
         if action in ("TriggerMessage", "ExtendedTriggerMessage"):
-            requested = payload["requestedMessage"]
-            if requested == "SignChargePointCertificate":
-                requested = "SignCertificate"
-            elif action == "ExtendedTriggerMessage" and requested == "FirmwareStatusNotification":
-                requested = "SignedFirmwareStatusNotification"  # whitepaper §6.14
-            connection.ctx.triggered.add(requested)
+            connection.ctx.triggered.add(
+                adapter.triggered_action(action, payload["requestedMessage"]))
         answer = await connection.call(action, payload)
         return adapter.from_result(prepared, answer)
 
@@ -97,6 +95,15 @@ class Gateway:
         connection = self._connections.get(station_id)
         if connection is not None:
             connection.ctx.accepted = accepted
+
+    async def enforce_security_profile(self, station_id: str, profile: int) -> bool:
+        connection = self._connections.get(station_id)
+        if connection is None or connection.ctx.security_level >= profile:
+            return False
+        log.info("connection below the security profile closed",
+                 extra={"station_id": station_id, "profile": profile})
+        await connection.close(CLOSE_POLICY_VIOLATION, f"security profile {profile} required")
+        return True
 
     async def close_all(self, code: int, reason: str) -> None:
         connections = list(self._connections.values())

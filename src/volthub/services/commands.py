@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+import orjson
+
 from volthub.domain import commands as c
 from volthub.domain.enums import AuthStatus, ReservationStatus, TransactionStatus
-from volthub.domain.errors import Conflict, NotFound
-from volthub.domain.model import ChargingProfileRecord, JsonObject, LocalListEntry, Reservation
+from volthub.domain.errors import Conflict, InvalidInput, NotFound
+from volthub.domain.model import (
+    ChargingProfileRecord,
+    DeviceVariable,
+    JsonObject,
+    LocalListEntry,
+    Reservation,
+    StationReport,
+)
+from volthub.services import security_profile
 from volthub.services.authorization import authorize, local_list_status
 from volthub.services.ports import (
     Clock,
@@ -17,6 +30,32 @@ from volthub.services.ports import (
 from volthub.storage.interface import Repositories, Storage
 
 ACCEPTED_WORDS = {"Accepted", "RebootRequired"}
+# Commands whose neutral transaction_id (ours) becomes the station's reference before sending.
+TRANSACTION_BOUND = (c.CostUpdated, c.NotifyAllowedEnergyTransfer, c.SetDisplayMessage,
+                     c.GetTransactionStatus)
+# Overhead of a GetVariables/SetVariables frame around its list (ids, action, keys), in bytes,
+# for the BytesPerMessage check (2.0.1 B06.FR.xx: a CSMS does not exceed the station's limit).
+FRAME_OVERHEAD_BYTES = 64
+
+
+def _is_v2(version: str | None) -> bool:
+    return version is not None and version.startswith("2")
+
+
+def _chunks(items: list[Any], max_items: int | None, max_bytes: int | None) -> list[list[Any]]:
+    """Split a variable list so that no call exceeds ItemsPerMessage / BytesPerMessage."""
+    chunks: list[list[Any]] = [[]]
+    size = FRAME_OVERHEAD_BYTES
+    for item in items:
+        item_bytes = len(orjson.dumps(item.model_dump(mode="json", exclude_none=True))) + 48
+        full = (max_items is not None and len(chunks[-1]) >= max_items) or (
+            max_bytes is not None and chunks[-1] and size + item_bytes > max_bytes)
+        if full:
+            chunks.append([])
+            size = FRAME_OVERHEAD_BYTES
+        chunks[-1].append(item)
+        size += item_bytes
+    return chunks
 
 
 class CommandService:
@@ -36,6 +75,59 @@ class CommandService:
 
     async def execute(self, station_id: str, command: c.Command) -> CommandOutcome:
         await self._require_connected(station_id)
+        version = self.gateway.connected_version(station_id)
+        if _is_v2(version):
+            command = await self._as_v2(station_id, command)
+            if isinstance(command, c.GetVariables | c.SetVariables):
+                return await self._execute_split(station_id, command)
+        return await self._execute_one(station_id, command)
+
+    async def _as_v2(self, station_id: str, command: c.Command) -> c.Command:
+        """get/set-configuration on a 2.x station are Get/SetVariables (CONTRACT.md)."""
+        try:
+            if isinstance(command, c.SetConfiguration):
+                return c.SetVariables(variables=[c.VariableRef.from_key(command.key,
+                                                                        command.value)])
+            if isinstance(command, c.GetConfiguration):
+                keys = command.keys
+                if not keys:
+                    known = await self.storage.read(
+                        lambda r: r.list_device_model(station_id, None, None))
+                    keys = sorted({f"{v.component}.{v.variable}" for v in known
+                                   if v.attribute_type == "Actual"})
+                if not keys:
+                    raise InvalidInput("keys: the station's device model is not known yet; "
+                                       "give keys or run get-base-report first")
+                return c.GetVariables(variables=[c.VariableRef.from_key(k) for k in keys])
+        except ValueError as exc:
+            raise InvalidInput(f"key: {exc}") from exc
+        return command
+
+    async def _execute_split(
+        self, station_id: str, command: c.GetVariables | c.SetVariables
+    ) -> CommandOutcome:
+        action = "GetVariables" if isinstance(command, c.GetVariables) else "SetVariables"
+        items, size = await self.storage.read(
+            lambda r: _limits(r, station_id, action))
+        outcomes = [
+            await self._execute_one(station_id, type(command)(variables=chunk))
+            for chunk in _chunks(list(command.variables), items, size)
+        ]
+        if len(outcomes) == 1:
+            return outcomes[0]
+        # The answers of all calls joined as if the station had answered one.
+        key = "getVariableResult" if action == "GetVariables" else "setVariableResult"
+        joined: JsonObject = {key: [r for o in outcomes for r in o.response.get(key, [])]}
+        data: dict[str, Any] = {"calls": len(outcomes), "variables": joined[key]}
+        for outcome in outcomes:
+            for name in ("configuration",):
+                data.setdefault(name, {}).update(outcome.data.get(name, {}))
+            data.setdefault("unknown_keys", []).extend(outcome.data.get("unknown_keys", []))
+        statuses = [o.status for o in outcomes]
+        status = next((s for s in statuses if s not in ACCEPTED_WORDS), statuses[0])
+        return CommandOutcome(status=status, response=joined, data=data)
+
+    async def _execute_one(self, station_id: str, command: c.Command) -> CommandOutcome:
         prepared = await self._prepare(station_id, command)
         try:
             outcome = await self.gateway.execute(station_id, prepared)
@@ -52,12 +144,37 @@ class CommandService:
 
     async def send_raw(self, station_id: str, action: str, payload: JsonObject) -> JsonObject:
         await self._require_connected(station_id)
-        return await self.gateway.send_raw(station_id, action, payload)
+        answer = await self.gateway.send_raw(station_id, action, payload)
+        password = await security_profile.raw_password_outcome(action, payload, answer)
+        if password is not None:
+            await self.storage.write(lambda r: password.apply(r, station_id, self.clock))
+        return answer
+
+    async def _transaction_reference(self, station_id: str, txn_id: int) -> str:
+        txn = await self.storage.read(lambda r: r.get_transaction(txn_id))
+        if txn is None or txn.station_id != station_id:
+            raise NotFound(f"transaction_id {txn_id} not found on this station")
+        return txn.station_transaction_id
 
     async def _prepare(self, station_id: str, command: c.Command) -> PreparedCommand:
         now = self.clock()
         prepared = PreparedCommand(command)
+        if getattr(command, "request_id", None) is not None:
+            prepared.request_id = command.request_id  # type: ignore[attr-defined]
+        elif "request_id" in type(command).model_fields:
+            prepared.request_id = random.randint(1, 2**31 - 1)
+        if isinstance(command, TRANSACTION_BOUND):
+            txn_id = getattr(command, "transaction_id", None)
+            if txn_id is not None:
+                prepared.transaction_reference = await self._transaction_reference(
+                    station_id, txn_id)
+            elif isinstance(command, c.GetTransactionStatus):
+                prepared.transaction_reference = command.station_transaction_id
+        elif isinstance(command, c.SetChargingProfile) and command.profile.transaction_id:
+            prepared.transaction_reference = await self._transaction_reference(
+                station_id, command.profile.transaction_id)
         if isinstance(command, c.RemoteStart):
+            prepared.remote_start_id = random.randint(1, 2**31 - 1)
             # Same rule as Authorize and StartTransaction: only an accepted token starts remotely.
             auth = await self.storage.read(lambda r: authorize(r, command.id_token, now))
             if auth.status is not AuthStatus.ACCEPTED:
@@ -118,8 +235,11 @@ class CommandService:
         command = prepared.command
         accepted = outcome.status in ACCEPTED_WORDS
         now = self.clock()
+        password = await security_profile.command_password_outcome(command, outcome)
 
         async def op(repos: Repositories) -> None:
+            if password is not None:  # a Basic-auth password: only its hash, on the station
+                await password.apply(repos, station_id, self.clock)
             if isinstance(command, c.GetConfiguration):
                 station = await repos.get_station(station_id)
                 config = dict((station.configuration or {}) if station and command.keys else {})
@@ -127,7 +247,7 @@ class CommandService:
                 await repos.update_station(
                     station_id, {"configuration": config, "configuration_at": now}
                 )
-            elif isinstance(command, c.SetConfiguration) and accepted:
+            elif isinstance(command, c.SetConfiguration) and accepted and password is None:
                 station = await repos.get_station(station_id)
                 if station is not None and station.configuration is not None:
                     config = dict(station.configuration)
@@ -157,6 +277,14 @@ class CommandService:
                         transaction_id=profile.transaction_id,
                     )
                 )
+            elif isinstance(command, c.GetVariables | c.SetVariables):
+                await repos.upsert_device_variables(
+                    station_id, _variable_rows(command, outcome, now))
+            elif isinstance(command, c.SetDisplayMessage | c.SetDerControl) and accepted:
+                # What the station now shows or obeys, kept beside what it reports.
+                await repos.insert_station_report(StationReport(
+                    station_id=station_id, action=command.name, received_at=now,
+                    payload=command.model_dump(mode="json")))
             elif isinstance(command, c.ClearChargingProfile) and accepted:
                 await repos.delete_charging_profiles(
                     station_id, command.id, command.evse_id, command.purpose, command.stack_level
@@ -178,3 +306,45 @@ class CommandService:
             entries = list(current.values())
         await repos.replace_local_list(station_id, entries)
         await repos.update_station(station_id, {"local_list_version": update.version})
+
+
+async def _limits(repos: Repositories, station_id: str, action: str
+                  ) -> tuple[int | None, int | None]:
+    """ItemsPerMessage / BytesPerMessage for `action` from the station's device model."""
+    items = size = None
+    for row in await repos.list_device_model(station_id, "DeviceDataCtrlr", None):
+        if row.attribute_type != "Actual" or row.variable_instance not in (action, None):
+            continue
+        try:
+            value = int(row.value) if row.value is not None else None
+        except ValueError:
+            continue
+        if value is None or value <= 0:
+            continue
+        # The value for this very action wins over the general one.
+        if row.variable == "ItemsPerMessage" and (items is None or row.variable_instance):
+            items = value
+        elif row.variable == "BytesPerMessage" and (size is None or row.variable_instance):
+            size = value
+    return items, size
+
+
+def _variable_rows(command: c.GetVariables | c.SetVariables, outcome: CommandOutcome,
+                   now: Any) -> list[DeviceVariable]:
+    """Device-model values confirmed by a Get/SetVariables answer (by position and name)."""
+    rows = []
+    results = outcome.data.get("variables", [])
+    for ref, result in zip(command.variables, results, strict=False):
+        if result.get("attributeStatus") not in ACCEPTED_WORDS:
+            continue
+        if ref.variable == "BasicAuthPassword":
+            continue  # write-only (2.0.1 A01): never kept in readable form
+        value = result.get("attributeValue") if isinstance(command, c.GetVariables) else ref.value
+        rows.append(DeviceVariable(
+            component=ref.component, variable=ref.variable,
+            attribute_type=result.get("attributeType") or ref.attribute_type or "Actual",
+            component_instance=ref.component_instance, evse_id=ref.evse_id,
+            connector_id=ref.connector_id, variable_instance=ref.variable_instance,
+            value=value, updated_at=now,
+        ))
+    return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from volthub.domain.commands import Command
@@ -36,6 +37,9 @@ class PreparedCommand:
     transaction_reference: str | None = None
     reservation_id: int | None = None
     local_list: LocalListUpdate | None = None
+    # 2.x correlation ids, drawn by the CSMS: requestId of reports/logs, remoteStartId (F01).
+    request_id: int | None = None
+    remote_start_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -59,3 +63,31 @@ class StationGateway(Protocol):
     async def send_raw(self, station_id: str, action: str, payload: JsonObject) -> JsonObject: ...
 
     def registration_changed(self, station_id: str, accepted: bool) -> None: ...
+
+    async def enforce_security_profile(self, station_id: str, profile: int) -> bool:
+        """Close the station's connection if it offers less than `profile`; True if closed."""
+        ...
+
+
+class CostProvider(Protocol):
+    """Prices for drivers (2.x block I): the tariff engine implements this in its own module."""
+
+    async def tariff_message(self, station_id: str, evse_id: int | None,
+                             id_token: str) -> str | None:
+        """Text shown to the driver at authorization (2.0.1 I01: personalMessage), or None."""
+        ...
+
+    async def running_cost(self, transaction_id: int) -> Decimal | None:
+        """Cost so far incl. VAT in the station's currency, or None when not priced."""
+        ...
+
+
+class NoCostProvider:
+    """Until a tariff is configured nothing is priced: no message, no cost."""
+
+    async def tariff_message(self, station_id: str, evse_id: int | None,
+                             id_token: str) -> str | None:
+        return None
+
+    async def running_cost(self, transaction_id: int) -> Decimal | None:
+        return None

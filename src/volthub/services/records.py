@@ -37,17 +37,17 @@ class RecordService:
         return await self.storage.read(lambda r: r.list_readings(txn_id))
 
     async def messages(self, station_id: str, limit: int) -> list[MessageRecord]:
-        await self._require_station(station_id)
+        await self.require_station(station_id)
         return await self.storage.read(lambda r: r.list_messages(station_id, limit))
 
     async def security_events(self, station_id: str, limit: int) -> list[SecurityEvent]:
-        await self._require_station(station_id)
+        await self.require_station(station_id)
         return await self.storage.read(lambda r: r.list_security_events(station_id, limit))
 
     async def reservations(self, station_id: str, limit: int) -> list[Reservation]:
-        await self._require_station(station_id)
+        await self.require_station(station_id)
         return await self.storage.read(lambda r: r.list_reservations(station_id, limit))
 
-    async def _require_station(self, station_id: str) -> None:
+    async def require_station(self, station_id: str) -> None:
         if await self.storage.read(lambda r: r.get_station(station_id)) is None:
             raise NotFound(f"station {station_id!r} not found")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from volthub.domain.enums import Admission, RegistrationStatus
 from volthub.domain.model import ConnectorState, SecurityEvent, Station, StationIdentity
-from volthub.services.passwords import verify_password
+from volthub.services import security_profile
 from volthub.services.ports import Clock
 from volthub.storage.interface import Repositories, Storage
 
@@ -19,6 +19,7 @@ class AdmissionResult:
     station: Station | None
     refusal_status: int | None = None  # HTTP status for a refused handshake
     reason: str = ""
+    security_level: int = 0  # the security profile the connection offers
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,15 +47,27 @@ class StationService:
         self.boot_retry_interval_s = boot_retry_interval_s
 
     async def admit(
-        self, station_id: str, basic_auth: tuple[str, str] | None, secure_transport: bool
+        self, station_id: str, basic_auth: tuple[str, str | bytes] | None, secure_transport: bool,
+        client_cert_cn: str | None = None,
     ) -> AdmissionResult:
-        """Decide a handshake: known station's credentials, or the admission policy for a new one."""
+        """Decide a handshake: known station's credentials, or the admission policy for a new one.
+
+        `client_cert_cn` is the CN of the client certificate the TLS layer verified (None: no
+        certificate). The connection must offer at least the station's security profile
+        (services/security_profile.py); the profile it offers is in the result.
+        """
         station = await self.storage.read(lambda r: r.get_station(station_id))
         if basic_auth is not None and basic_auth[0] != station_id:
             # A station authenticates as itself only: the Basic-auth user is its URL identity.
             await self.record_security_event(station_id, "InvalidChargePointIdentity",
                                              f"basic auth user {basic_auth[0]!r}")
             return AdmissionResult(None, 401, "basic auth user differs from station id")
+        if client_cert_cn is not None and client_cert_cn != station_id:
+            # Whitepaper A00.FR.405/407: the certificate must belong to this station.
+            await self.record_security_event(
+                station_id, security_profile.EVENT_BAD_CERTIFICATE,
+                f"client certificate CN {client_cert_cn!r} is not the station identity")
+            return AdmissionResult(None, 403, "client certificate CN differs from station id")
         if station is None:
             if self.admission is Admission.CLOSED:
                 return AdmissionResult(None, 403, "unknown station")
@@ -64,18 +77,25 @@ class StationService:
                 else RegistrationStatus.ACCEPTED
             )
             station = await self.storage.write(lambda r: self._register(r, station_id, status))
-        if station.password_hash is not None:
-            if basic_auth is None or not verify_password(basic_auth[1], station.password_hash):
+        certificate_ok = secure_transport and client_cert_cn == station_id
+        password_ok = False
+        if station.password_hash is not None and not certificate_ok:
+            if basic_auth is None or not security_profile.password_matches(
+                    basic_auth[1], station.password_hash):
                 await self.record_security_event(
                     station_id, "InvalidCentralSystemCredentials" if basic_auth else "AuthenticationMissing",
                     "wrong or missing password at handshake",
                 )
                 return AdmissionResult(None, 401, "wrong or missing password")
-        elif station.security_profile >= 1:
-            return AdmissionResult(None, 401, "station requires a password but has none set")
-        if station.security_profile >= 2 and not secure_transport:
-            return AdmissionResult(None, 403, "station requires TLS")
-        return AdmissionResult(station)
+            password_ok = True
+        level = security_profile.connection_level(secure_transport, certificate_ok, password_ok)
+        refusal = security_profile.shortfall(station.security_profile, level)
+        if refusal is not None:
+            await self.record_security_event(
+                station_id, security_profile.EVENT_WEAKER_CONNECTION,
+                f"connection offers security profile {level}: {refusal[1]}")
+            return AdmissionResult(None, refusal[0], refusal[1])
+        return AdmissionResult(station, security_level=level)
 
     async def _register(
         self, repos: Repositories, station_id: str, status: RegistrationStatus
@@ -87,7 +107,8 @@ class StationService:
         await repos.insert_station(station)
         return station
 
-    async def boot(self, station_id: str, identity: StationIdentity, version: str) -> BootResult:
+    async def boot(self, station_id: str, identity: StationIdentity, version: str,
+                   boot_reason: str | None = None) -> BootResult:
         now = self.clock()
 
         async def op(repos: Repositories) -> RegistrationStatus:
@@ -96,6 +117,7 @@ class StationService:
                 "ocpp_version": version,
                 "last_boot_at": now,
                 "last_seen": now,
+                "boot_reason": boot_reason,
             }
             fields.update({k: getattr(identity, k) for k in identity.__slots__})
             await repos.update_station(station_id, fields)
@@ -125,6 +147,16 @@ class StationService:
         """Firmware, diagnostics and log upload progress, as last reported."""
         await self.storage.write(lambda r: r.update_station(station_id, {field: status}))
 
+    async def reservation_ended(self, station_id: str, reservation_id: int, status: str) -> None:
+        """A station says a reservation expired or was removed (2.0.1 H05)."""
+
+        async def op(repos: Repositories) -> None:
+            reservation = await repos.get_reservation(reservation_id)
+            if reservation is not None and reservation.station_id == station_id:
+                await repos.update_reservation_status(reservation_id, status)
+
+        await self.storage.write(op)
+
     async def record_security_event(
         self, station_id: str, event_type: str, tech_info: str | None,
         timestamp: datetime | None = None, source: str = "csms",
@@ -141,7 +173,9 @@ class StationService:
     async def certificate_requested(
         self, station_id: str, csr: str, certificate_type: str | None
     ) -> bool:
-        """Keep a station's CSR for signing (the built-in CA signs it in a later release)."""
+        """Keep a station's CSR unsigned. SignCertificate handlers call
+        `volthub.ocpp.security.sign_certificate`, which signs it with the built-in CA and sends
+        CertificateSigned after the answer."""
         now = self.clock()
         await self.storage.write(
             lambda r: r.insert_certificate_request(station_id, csr, certificate_type, now)

@@ -6,9 +6,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from volthub.domain.certificates import CertificateRecord
 from volthub.domain.model import (
     ChargingProfileRecord,
     ConnectorState,
+    DeviceVariable,
     IdToken,
     LocalListEntry,
     Location,
@@ -17,7 +19,9 @@ from volthub.domain.model import (
     Reservation,
     SecurityEvent,
     Station,
+    StationReport,
     Transaction,
+    TransactionEventRecord,
 )
 
 T = TypeVar("T")
@@ -59,6 +63,10 @@ class Repositories(Protocol):
     async def list_transactions(
         self, station_id: str | None, status: str | None, limit: int, offset: int
     ) -> tuple[list[Transaction], int]: ...
+    async def insert_transaction_event(self, event: TransactionEventRecord) -> bool:
+        """False when this (station, transaction, seqNo) was recorded before."""
+        ...
+    async def transaction_seq_nos(self, station_id: str, reference: str) -> list[int]: ...
     # meter values
     async def insert_readings(
         self, station_id: str, evse_id: int, transaction_id: int | None,
@@ -90,6 +98,11 @@ class Repositories(Protocol):
     async def insert_certificate_request(
         self, station_id: str, csr: str, certificate_type: str | None, at: datetime
     ) -> None: ...
+    async def insert_certificate_record(self, record: CertificateRecord) -> int: ...
+    async def update_certificate_record(self, record_id: int, fields: dict[str, Any]) -> None: ...
+    async def list_certificate_records(
+        self, station_id: str, limit: int
+    ) -> list[CertificateRecord]: ...
     # message log
     async def insert_messages(self, records: Sequence[MessageRecord]) -> None: ...
     async def list_messages(self, station_id: str, limit: int) -> list[MessageRecord]: ...
@@ -98,6 +111,17 @@ class Repositories(Protocol):
     async def insert_location(self, location: Location) -> None: ...
     async def update_location(self, location_id: str, fields: dict[str, Any]) -> bool: ...
     async def list_locations(self, limit: int, offset: int) -> tuple[list[Location], int]: ...
+    # 2.x device model and station reports
+    async def upsert_device_variables(
+        self, station_id: str, variables: Sequence[DeviceVariable]
+    ) -> None: ...
+    async def list_device_model(
+        self, station_id: str, component: str | None, variable: str | None
+    ) -> list[DeviceVariable]: ...
+    async def insert_station_report(self, report: StationReport) -> int: ...
+    async def list_station_reports(
+        self, station_id: str, action: str | None, limit: int
+    ) -> list[StationReport]: ...
     # settings
     async def get_setting(self, key: str) -> str | None: ...
     async def set_setting(self, key: str, value: str) -> None: ...

@@ -25,7 +25,15 @@ EXTENDED_TRIGGER_MESSAGES = {
 EXTENDED_REQUESTED_MESSAGE = {"SignedFirmwareStatusNotification": "FirmwareStatusNotification"}
 
 
+V16_PURPOSES = {"ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"}
+
+
 def charging_profile(profile: c.ChargingProfile, transaction_ref: str | None = None) -> JsonObject:
+    if profile.purpose not in V16_PURPOSES or profile.kind == "Dynamic":
+        raise Unsupported(f"profile purpose {profile.purpose} / kind {profile.kind} does not "
+                          "exist in OCPP 1.6")
+    if any(p.is_v2x() for p in profile.schedule.periods):
+        raise Unsupported("discharge and setpoint limits are OCPP 2.1 only")
     schedule = profile.schedule
     periods = [
         drop_none({"startPeriod": p.start_period_s, "limit": round(p.limit, 1),
@@ -84,8 +92,10 @@ def to_call(prepared: PreparedCommand) -> tuple[str, JsonObject]:
         case c.RemoteStop():
             return "RemoteStopTransaction", {"transactionId": int(prepared.transaction_reference
                                                                   or 0)}
+        case c.Reset() if cmd.evse_id is not None:
+            raise Unsupported("OCPP 1.6 resets the whole station only (no evse_id)")
         case c.Reset():
-            return "Reset", {"type": cmd.type.capitalize()}
+            return "Reset", {"type": "Soft" if cmd.type in ("soft", "on_idle") else "Hard"}
         case c.Unlock():
             return "UnlockConnector", {"connectorId": cmd.evse_id}
         case c.ChangeAvailability():
@@ -186,7 +196,11 @@ def to_call(prepared: PreparedCommand) -> tuple[str, JsonObject]:
             return "InstallCertificate", {"certificateType": cmd.certificate_type,
                                           "certificate": cmd.certificate}
         case c.GetInstalledCertificateIds():
-            return "GetInstalledCertificateIds", {"certificateType": cmd.certificate_type}
+            types = cmd.certificate_types or []
+            wanted = cmd.certificate_type or (types[0] if types else None)
+            if wanted is None or len(types) > 1:
+                raise Unsupported("OCPP 1.6 asks for exactly one certificate_type")
+            return "GetInstalledCertificateIds", {"certificateType": wanted}
         case c.DeleteCertificate():
             h = cmd.certificate
             return "DeleteCertificate", {"certificateHashData": {
@@ -218,3 +232,12 @@ def from_result(prepared: PreparedCommand, payload: JsonObject) -> CommandOutcom
     elif isinstance(prepared.command, c.UpdateFirmware) and status is None:
         status = "Accepted"  # 1.6 UpdateFirmware.conf is empty
     return CommandOutcome(status=status, response=payload, data=data)
+
+
+def triggered_action(action: str, requested: str) -> str:
+    """The action a 1.6 station sends for a (Extended)TriggerMessage's requestedMessage."""
+    if requested == "SignChargePointCertificate":
+        return "SignCertificate"
+    if action == "ExtendedTriggerMessage" and requested == "FirmwareStatusNotification":
+        return "SignedFirmwareStatusNotification"  # whitepaper §6.14
+    return requested

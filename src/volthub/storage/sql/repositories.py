@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from volthub.domain.certificates import CertificateRecord
 from volthub.domain.enums import (
     AuthStatus,
     Direction,
@@ -25,6 +26,7 @@ from volthub.domain.enums import (
 from volthub.domain.model import (
     ChargingProfileRecord,
     ConnectorState,
+    DeviceVariable,
     IdToken,
     LocalListEntry,
     Location,
@@ -34,11 +36,20 @@ from volthub.domain.model import (
     SecurityEvent,
     Station,
     StationIdentity,
+    StationReport,
     Transaction,
+    TransactionEventRecord,
 )
 from volthub.storage.sql import tables as t
 
 IDENTITY_FIELDS = tuple(StationIdentity.__slots__)
+
+
+_CERTIFICATE_FIELDS = (
+    "station_id", "csr", "certificate_type", "received_at", "status", "reason",
+    "certificate_chain", "serial_number", "valid_from", "valid_to", "delivery_status",
+    "delivered_at",
+)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -66,6 +77,8 @@ def _station(row: Row[Any]) -> Station:
         firmware_status=m["firmware_status"],
         diagnostics_status=m["diagnostics_status"],
         log_status=m["log_status"],
+        publish_firmware_status=m["publish_firmware_status"],
+        boot_reason=m["boot_reason"],
         created_at=_utc(m["created_at"]),
     )
 
@@ -106,6 +119,33 @@ def _transaction(row: Row[Any]) -> Transaction:
         stop_reason=m["stop_reason"],
         stop_id_token=m["stop_id_token"],
         reservation_id=m["reservation_id"],
+        remote_start_id=m["remote_start_id"],
+        id_token_type=m["id_token_type"],
+        charging_state=m["charging_state"],
+        trigger_reason=m["trigger_reason"],
+        number_of_phases=m["number_of_phases"],
+        cable_max_current_a=m["cable_max_current_a"],
+        offline=bool(m["offline"]),
+        last_seq_no=m["last_seq_no"],
+    )
+
+
+def _device_variable(row: Row[Any]) -> DeviceVariable:
+    m = row._mapping
+    return DeviceVariable(
+        component=m["component"],
+        variable=m["variable"],
+        attribute_type=m["attribute_type"],
+        component_instance=m["component_instance"] or None,
+        evse_id=m["evse_id"] or None,
+        connector_id=m["connector_id"] or None,
+        variable_instance=m["variable_instance"] or None,
+        value=m["value"],
+        mutability=m["mutability"],
+        persistent=m["persistent"],
+        constant=m["constant"],
+        characteristics=m["characteristics"],
+        updated_at=_utc(m["updated_at"]),
     )
 
 
@@ -299,6 +339,14 @@ class SqlRepositories:
                 meter_start_wh=txn.meter_start_wh,
                 reservation_id=txn.reservation_id,
                 start_key=start_key,
+                remote_start_id=txn.remote_start_id,
+                id_token_type=txn.id_token_type,
+                charging_state=txn.charging_state,
+                trigger_reason=txn.trigger_reason,
+                number_of_phases=txn.number_of_phases,
+                cable_max_current_a=txn.cable_max_current_a,
+                offline=txn.offline,
+                last_seq_no=txn.last_seq_no,
             )
             .returning(t.transactions.c.id)
         )
@@ -361,6 +409,31 @@ class SqlRepositories:
             stmt = stmt.where(and_(*where))
         rows = await self.conn.execute(stmt.limit(limit).offset(offset))
         return [_transaction(r) for r in rows], await self._count(t.transactions, *where)
+
+    async def insert_transaction_event(self, event: TransactionEventRecord) -> bool:
+        stmt = self._insert(t.transaction_events).values(
+            station_id=event.station_id,
+            station_transaction_id=event.station_transaction_id,
+            seq_no=event.seq_no,
+            event_type=event.event_type,
+            trigger_reason=event.trigger_reason,
+            timestamp=event.timestamp,
+            offline=event.offline,
+            received_at=event.received_at,
+        ).on_conflict_do_nothing(
+            index_elements=["station_id", "station_transaction_id", "seq_no"]
+        )
+        result = await self.conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def transaction_seq_nos(self, station_id: str, reference: str) -> list[int]:
+        c = t.transaction_events.c
+        rows = await self.conn.execute(
+            select(c.seq_no)
+            .where(c.station_id == station_id, c.station_transaction_id == reference)
+            .order_by(c.seq_no)
+        )
+        return [int(r[0]) for r in rows]
 
     # meter values ---------------------------------------------------------------------
     async def insert_readings(
@@ -609,6 +682,39 @@ class SqlRepositories:
             )
         )
 
+    async def insert_certificate_record(self, record: CertificateRecord) -> int:
+        result = await self.conn.execute(
+            insert(t.certificate_requests)
+            .values({f: getattr(record, f) for f in _CERTIFICATE_FIELDS})
+            .returning(t.certificate_requests.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def update_certificate_record(self, record_id: int, fields: dict[str, Any]) -> None:
+        await self.conn.execute(
+            update(t.certificate_requests)
+            .where(t.certificate_requests.c.id == record_id)
+            .values(fields)
+        )
+
+    async def list_certificate_records(
+        self, station_id: str, limit: int
+    ) -> list[CertificateRecord]:
+        rows = await self.conn.execute(
+            select(t.certificate_requests)
+            .where(t.certificate_requests.c.station_id == station_id)
+            .order_by(t.certificate_requests.c.id.desc())
+            .limit(limit)
+        )
+        records = []
+        for row in rows:
+            m = row._mapping
+            values = {f: m[f] for f in _CERTIFICATE_FIELDS}
+            for f in ("received_at", "valid_from", "valid_to", "delivered_at"):
+                values[f] = _utc(values[f])
+            records.append(CertificateRecord(id=m["id"], **values))
+        return records
+
     # message log ----------------------------------------------------------------------
     async def insert_messages(self, records: Sequence[MessageRecord]) -> None:
         if not records:
@@ -696,6 +802,72 @@ class SqlRepositories:
             select(t.locations).order_by(t.locations.c.id).limit(limit).offset(offset)
         )
         return [_location(r) for r in rows], await self._count(t.locations)
+
+    # device model and station reports ---------------------------------------------------
+    async def upsert_device_variables(
+        self, station_id: str, variables: Sequence[DeviceVariable]
+    ) -> None:
+        now = datetime.now(UTC)
+        for v in variables:
+            key = {
+                "station_id": station_id,
+                "component": v.component,
+                "component_instance": v.component_instance or "",
+                "evse_id": v.evse_id or 0,
+                "connector_id": v.connector_id or 0,
+                "variable": v.variable,
+                "variable_instance": v.variable_instance or "",
+                "attribute_type": v.attribute_type,
+            }
+            # A report names what it knows; a GetVariables answer only the value: keep the rest.
+            values: dict[str, Any] = {"updated_at": v.updated_at or now, "value": v.value}
+            for name in ("mutability", "persistent", "constant", "characteristics"):
+                if getattr(v, name) is not None:
+                    values[name] = getattr(v, name)
+            stmt = self._insert(t.device_model).values(**key, **values)
+            await self.conn.execute(
+                stmt.on_conflict_do_update(index_elements=list(key), set_=values)
+            )
+
+    async def list_device_model(
+        self, station_id: str, component: str | None, variable: str | None
+    ) -> list[DeviceVariable]:
+        c = t.device_model.c
+        stmt = select(t.device_model).where(c.station_id == station_id)
+        if component is not None:
+            stmt = stmt.where(c.component == component)
+        if variable is not None:
+            stmt = stmt.where(c.variable == variable)
+        rows = await self.conn.execute(stmt.order_by(
+            c.component, c.component_instance, c.evse_id, c.connector_id, c.variable,
+            c.variable_instance, c.attribute_type))
+        return [_device_variable(r) for r in rows]
+
+    async def insert_station_report(self, report: StationReport) -> int:
+        result = await self.conn.execute(
+            insert(t.station_reports).values(
+                station_id=report.station_id, action=report.action,
+                request_id=report.request_id, evse_id=report.evse_id,
+                received_at=report.received_at, payload=report.payload,
+            ).returning(t.station_reports.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def list_station_reports(
+        self, station_id: str, action: str | None, limit: int
+    ) -> list[StationReport]:
+        c = t.station_reports.c
+        stmt = select(t.station_reports).where(c.station_id == station_id)
+        if action is not None:
+            stmt = stmt.where(c.action == action)
+        rows = await self.conn.execute(stmt.order_by(c.id.desc()).limit(limit))
+        return [
+            StationReport(station_id=m["station_id"], action=m["action"],
+                          received_at=_utc(m["received_at"]),  # type: ignore[arg-type]
+                          payload=m["payload"], request_id=m["request_id"],
+                          evse_id=m["evse_id"], id=m["id"])
+            for m in (r._mapping for r in rows)
+        ]
 
     # settings -------------------------------------------------------------------------
     async def get_setting(self, key: str) -> str | None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -95,6 +96,8 @@ stations = Table(
     Column("firmware_status", String(40)),
     Column("diagnostics_status", String(40)),
     Column("log_status", String(40)),
+    Column("publish_firmware_status", String(40)),
+    Column("boot_reason", String(40)),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -157,6 +160,15 @@ transactions = Table(
     # Identity of a 1.6 StartTransaction (connector, meterStart, timestamp, idTag): a repeated
     # StartTransaction must get the same transactionId back.
     Column("start_key", String(255)),
+    # OCPP 2.x TransactionEvent facts (E01-E15): correlation and the latest reported state.
+    Column("remote_start_id", BigInteger),
+    Column("id_token_type", String(20)),
+    Column("charging_state", String(20)),
+    Column("trigger_reason", String(40)),
+    Column("number_of_phases", Integer),
+    Column("cable_max_current_a", Integer),
+    Column("offline", Boolean, nullable=False, default=False),
+    Column("last_seq_no", Integer),
     UniqueConstraint("station_id", "station_transaction_id", name="uq_transactions_station_ref"),
     UniqueConstraint("station_id", "start_key", name="uq_transactions_start_key"),
     Index("ix_transactions_status_station", "status", "station_id"),
@@ -240,6 +252,17 @@ certificate_requests = Table(
     Column("csr", Text, nullable=False),
     Column("certificate_type", String(32)),
     Column("received_at", UtcDateTime, nullable=False),
+    # What the built-in CA made of the CSR (migration 0003) and the station's CertificateSigned
+    # answer.
+    Column("status", String(16)),
+    Column("reason", Text),
+    Column("certificate_chain", Text),
+    Column("serial_number", String(64)),
+    Column("valid_from", UtcDateTime),
+    Column("valid_to", UtcDateTime),
+    Column("delivery_status", String(255)),
+    Column("delivered_at", UtcDateTime),
+    Index("ix_certificate_requests_station", "station_id", "id"),
 )
 
 messages = Table(
@@ -249,7 +272,7 @@ messages = Table(
     Column("station_id", String(64), nullable=False),
     Column("timestamp", UtcDateTime, nullable=False),
     Column("direction", String(3), nullable=False),
-    Column("message_type", String(10), nullable=False),
+    Column("message_type", String(16), nullable=False),
     Column("message_id", String(64), nullable=False),
     Column("action", String(64)),
     Column("payload", Text, nullable=False),
@@ -261,4 +284,60 @@ settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+transaction_events = Table(
+    "transaction_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("station_transaction_id", String(64), nullable=False),
+    Column("seq_no", BigInteger, nullable=False),
+    Column("event_type", String(10), nullable=False),
+    Column("trigger_reason", String(40), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("offline", Boolean, nullable=False, default=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    # 2.0.1 E01.FR.xx: a TransactionEvent is identified by (transactionId, seqNo) per station;
+    # a repeated one (lost answer) must not be applied twice.
+    UniqueConstraint("station_id", "station_transaction_id", "seq_no",
+                     name="uq_transaction_events_seq"),
+)
+
+device_model = Table(
+    "device_model",
+    metadata,
+    # 2.0.1 Part 1 §4 device model: a variable attribute per (component, variable, type).
+    # evse_id / connector_id 0 and instance "" mean "not given" (EVSE ids start at 1).
+    Column("station_id", String(64), ForeignKey("stations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("component", String(50), primary_key=True),
+    Column("component_instance", String(50), primary_key=True),
+    Column("evse_id", Integer, primary_key=True),
+    Column("connector_id", Integer, primary_key=True),
+    Column("variable", String(50), primary_key=True),
+    Column("variable_instance", String(50), primary_key=True),
+    Column("attribute_type", String(8), primary_key=True),
+    Column("value", Text),
+    Column("mutability", String(10)),
+    Column("persistent", Boolean),
+    Column("constant", Boolean),
+    Column("characteristics", JSON),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+station_reports = Table(
+    "station_reports",
+    metadata,
+    # What a station reported through a notification (NotifyEvent, NotifyChargingLimit,
+    # ReportChargingProfiles, NotifyDisplayMessages, DER alarms, ...), kept verbatim.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("request_id", BigInteger),
+    Column("evse_id", Integer),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index("ix_station_reports_station_action", "station_id", "action", "id"),
 )
