@@ -134,6 +134,8 @@ class StationConnection:
         if not self.ctx.accepted and call.action != "BootNotification":
             if call.action in self.ctx.triggered:
                 self.ctx.triggered.discard(call.action)
+            elif call.action in self.ctx.solicited:
+                pass
             else:
                 # OCPP-J 1.6 errata §5.6 / 2.0.1 B02: before acceptance only BootNotification.
                 await self._send_error(call.message_id, codes.security_error,

@@ -23,6 +23,9 @@ class StationContext:
     accepted: bool = False
     # Actions we asked for with TriggerMessage: allowed before the station is accepted.
     triggered: set[str] = field(default_factory=set)
+    # Notifications that answer a request of ours (NotifyReport after GetBaseReport...): a
+    # pending station may send them (2.0.1 B02.FR.xx), in as many parts as it needs.
+    solicited: set[str] = field(default_factory=set)
     # The security profile this connection offers (0-3, services/security_profile.py).
     security_level: int = 0
     # Work a handler wants done once its answer is on the wire (e.g. CertificateSigned after

@@ -21,6 +21,22 @@ CLOSE_POLICY_VIOLATION = 1008
 # Actions that either side may send (OCPP 1.6 §4.3 and §5.6, 2.x P01/P02): a station handler
 # for them does not make them station-to-CSMS only.
 BIDIRECTIONAL_ACTIONS = frozenset({"DataTransfer"})
+# The notifications a station sends as the result of a CSMS request (all versions); a station
+# that is not yet accepted may still send these once we asked (2.0.1 B02, 1.6 errata §5.6).
+FOLLOW_UPS: dict[str, tuple[str, ...]] = {
+    "GetBaseReport": ("NotifyReport",),
+    "GetReport": ("NotifyReport",),
+    "GetMonitoringReport": ("NotifyMonitoringReport",),
+    "GetChargingProfiles": ("ReportChargingProfiles",),
+    "GetDisplayMessages": ("NotifyDisplayMessages",),
+    "CustomerInformation": ("NotifyCustomerInformation",),
+    "GetLog": ("LogStatusNotification",),
+    "GetDiagnostics": ("DiagnosticsStatusNotification",),
+    "UpdateFirmware": ("FirmwareStatusNotification",),
+    "SignedUpdateFirmware": ("SignedFirmwareStatusNotification",),
+    "PublishFirmware": ("PublishFirmwareStatusNotification",),
+    "ReserveNow": ("ReservationStatusUpdate",),
+}
 
 
 class Gateway:
@@ -75,6 +91,7 @@ class Gateway:
         if action in ("TriggerMessage", "ExtendedTriggerMessage"):
             connection.ctx.triggered.add(
                 adapter.triggered_action(action, payload["requestedMessage"]))
+        connection.ctx.solicited.update(FOLLOW_UPS.get(action, ()))
         answer = await connection.call(action, payload)
         return adapter.from_result(prepared, answer)
 

@@ -97,6 +97,7 @@ class TransactionEventService:
             txn = await repos.get_transaction_by_reference(station_id, event.reference)
             if not fresh and txn is not None:
                 return TransactionEventResult(txn, auth, duplicate=True)
+            highest_before = -1 if txn is None or txn.last_seq_no is None else txn.last_seq_no
             if txn is None:
                 txn = await self._create(repos, station_id, event, auth)
             else:
@@ -106,9 +107,10 @@ class TransactionEventService:
             if event.event_type == "Ended" and txn.status is TransactionStatus.ACTIVE:
                 await self._end(repos, txn, event)
             missing: tuple[int, ...] = ()
-            if txn.last_seq_no == event.seq_no:
+            if event.seq_no > highest_before + 1:
                 # seqNo starts at 0 with the first event of a transaction and grows by one
-                # (2.0.1 E01/E02): a hole below the highest one is a message not yet delivered.
+                # (2.0.1 E01/E02): a jump past the highest one seen means messages are missing
+                # (still queued at the station, or lost). In order, no query is needed.
                 seen = set(await repos.transaction_seq_nos(station_id, event.reference))
                 missing = tuple(n for n in range(event.seq_no) if n not in seen)
             return TransactionEventResult(txn, auth, duplicate=False, missing_seq_nos=missing)
@@ -179,14 +181,15 @@ class TransactionEventService:
                 setattr(txn, name, value)
         if event.offline and not txn.offline:
             fields["offline"] = txn.offline = True
-        # The latest state is the one of the highest seqNo; a late lower one adds facts only.
-        if txn.last_seq_no is None or event.seq_no > txn.last_seq_no:
-            fields["last_seq_no"] = txn.last_seq_no = event.seq_no
-            fields["trigger_reason"] = txn.trigger_reason = event.trigger_reason
-            if event.charging_state is not None:
-                fields["charging_state"] = txn.charging_state = event.charging_state
         if fields:
             await repos.update_transaction(txn.id, fields)
+        # The latest state is the one of the highest seqNo; a late lower one adds facts only.
+        if txn.last_seq_no is None or event.seq_no > txn.last_seq_no:
+            txn.last_seq_no, txn.trigger_reason = event.seq_no, event.trigger_reason
+            if event.charging_state is not None:
+                txn.charging_state = event.charging_state
+            await repos.stage_transaction_progress(txn.id, event.seq_no, event.trigger_reason,
+                                                   event.charging_state)
 
     async def _end(self, repos: Repositories, txn: Transaction, event: TransactionEventInput) -> None:
         meter_stop = _meter_stop(event.readings)

@@ -67,6 +67,11 @@ class Repositories(Protocol):
         """False when this (station, transaction, seqNo) was recorded before."""
         ...
     async def transaction_seq_nos(self, station_id: str, reference: str) -> list[int]: ...
+    async def stage_transaction_progress(
+        self, txn_id: int, last_seq_no: int, trigger_reason: str, charging_state: str | None
+    ) -> None:
+        """Record the latest seqNo/trigger/charging state; written at the end of the batch."""
+        ...
     # meter values
     async def insert_readings(
         self, station_id: str, evse_id: int, transaction_id: int | None,

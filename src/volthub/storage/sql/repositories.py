@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -179,12 +179,25 @@ class SqlRepositories:
         # Meter readings of every operation in a batch are inserted with one executemany
         # (flush_staged) instead of one statement per operation: readings dominate the volume.
         self._staged_readings: list[dict[str, Any]] = []
+        # Latest-state fields of 2.x transactions (seqNo, trigger, charging state), written
+        # with one executemany per batch like the readings: every Updated event changes them.
+        self._staged_progress: dict[int, dict[str, Any]] = {}
 
     async def flush_staged(self) -> None:
         """Write staged bulk rows; the committer calls it before commit, reads call it first."""
         if self._staged_readings:
             rows, self._staged_readings = self._staged_readings, []
             await self.conn.execute(insert(t.meter_values), rows)
+        if self._staged_progress:
+            progress, self._staged_progress = self._staged_progress, {}
+            c = t.transactions.c
+            await self.conn.execute(
+                update(t.transactions)
+                .where(c.id == bindparam("b_id"))
+                .values(last_seq_no=bindparam("b_seq"), trigger_reason=bindparam("b_trigger"),
+                        charging_state=func.coalesce(bindparam("b_state"), c.charging_state)),
+                [{"b_id": txn_id, **fields} for txn_id, fields in progress.items()],
+            )
 
     async def _count(self, table: Any, *where: Any) -> int:
         stmt = select(func.count()).select_from(table)
@@ -425,6 +438,12 @@ class SqlRepositories:
         )
         result = await self.conn.execute(stmt)
         return bool(result.rowcount)
+
+    async def stage_transaction_progress(
+        self, txn_id: int, last_seq_no: int, trigger_reason: str, charging_state: str | None
+    ) -> None:
+        self._staged_progress[txn_id] = {"b_seq": last_seq_no, "b_trigger": trigger_reason,
+                                         "b_state": charging_state}
 
     async def transaction_seq_nos(self, station_id: str, reference: str) -> list[int]:
         c = t.transaction_events.c

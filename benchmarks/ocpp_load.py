@@ -1,13 +1,15 @@
-"""OCPP 1.6 load benchmark: N lean WebSocket stations against volthub; prints throughput and latency.
+"""OCPP load benchmark: N lean WebSocket stations against volthub; prints throughput and latency.
 
-    python benchmarks/ocpp16_load.py --stations 1000 --duration 30 --start-server
-    python benchmarks/ocpp16_load.py --stations 100 --url ws://127.0.0.1:8000/ocpp --server-pid 1234
+    python benchmarks/ocpp_load.py --stations 1000 --duration 30 --start-server
+    python benchmarks/ocpp_load.py --stations 1000 --duration 30 --start-server --protocol 2.0.1
+    python benchmarks/ocpp_load.py --stations 100 --url ws://127.0.0.1:8000/ocpp --server-pid 1234
 
 Each simulated station is a raw ``websockets`` client (not the ``ocpp`` library, whose per-message
 schema validation would make the generator the bottleneck), spread over worker processes. A
 station connects, boots, reports its connector statuses, then loops over a realistic session —
-Heartbeat, StatusNotification, Authorize, StartTransaction, MeterValues x10, StopTransaction —
-with exactly one call outstanding, timing every round trip. Server memory is read with psutil.
+Heartbeat, StatusNotification, Authorize, StartTransaction, MeterValues x10, StopTransaction
+(on 2.x: TransactionEvent Started, Updated x10, Ended) — with exactly one call outstanding,
+timing every round trip. Server memory is read with psutil.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class CallFailed(Exception):
 class RawStation:
     """A lean 1.6 station: JSON frames by hand, one call at a time."""
 
+    subprotocol = "ocpp1.6"
+
     def __init__(
         self, station_id: str, url: str, id_tag: str, password: str | None, rng: random.Random
     ) -> None:
@@ -103,7 +107,7 @@ class RawStation:
             headers["Authorization"] = f"Basic {token}"
         self.ws = await connect(
             f"{self.url.rstrip('/')}/{self.station_id}",
-            subprotocols=[Subprotocol("ocpp1.6")],
+            subprotocols=[Subprotocol(self.subprotocol)],
             additional_headers=headers,
             compression=None,
             proxy=None,
@@ -111,8 +115,8 @@ class RawStation:
             open_timeout=60,
             max_size=1 << 20,
         )
-        if self.ws.subprotocol != "ocpp1.6":
-            raise CallFailed("the server did not select ocpp1.6")
+        if self.ws.subprotocol != self.subprotocol:
+            raise CallFailed(f"the server did not select {self.subprotocol}")
 
     async def call(self, action: str, payload: dict[str, Any], tally: Tally | None) -> dict[str, Any]:
         """Send one CALL and wait for its answer; the round trip counts in ``tally`` when the
@@ -271,6 +275,73 @@ class RawStation:
 # --- a worker process -------------------------------------------------------------------------
 
 
+class RawStation2x(RawStation):
+    """A lean 2.0.1/2.1 station: the same session as TransactionEvents."""
+
+    def __init__(self, *args: Any, protocol: str = "2.0.1", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subprotocol = f"ocpp{protocol}"
+
+    async def boot(self, tally: Tally | None) -> None:
+        result = await self.call("BootNotification", {
+            "reason": "PowerUp",
+            "chargingStation": {"vendorName": "VoltHub", "model": "LoadStation",
+                                "serialNumber": self.station_id[:25],
+                                "firmwareVersion": "bench-1.0"},
+        }, tally)
+        if result.get("status") != "Accepted":
+            raise CallFailed(f"boot {result.get('status')}")
+        await self.status(1, "Available", tally)
+
+    async def status(self, connector_id: int, status: str, tally: Tally | None) -> None:
+        await self.call("StatusNotification", {
+            "timestamp": _timestamp(), "connectorStatus": status, "evseId": 1,
+            "connectorId": connector_id or 1,
+        }, tally)
+
+    def meter_value(self, context: str, power_w: float, soc: float) -> dict[str, Any]:
+        value = super().meter_value(context, power_w, soc)
+        for sample in value["sampledValue"]:
+            sample["value"] = float(sample["value"])
+            sample["unitOfMeasure"] = {"unit": sample.pop("unit")}
+            if sample["unitOfMeasure"]["unit"] == "Percent":
+                sample["unitOfMeasure"]["unit"] = "Percent"
+        return value
+
+    async def session(self, tally: Tally) -> None:
+        await self.call("Heartbeat", {}, tally)
+        await self.status(1, "Occupied", tally)
+        token = {"idToken": self.id_tag, "type": "ISO14443"}
+        await self.call("Authorize", {"idToken": token}, tally)
+        self.sequence += 1
+        transaction_id = f"{self.station_id}-{self.sequence}"
+        seq_no = 0
+
+        def event(event_type: str, trigger: str, context: str, power_w: float,
+                  **extra: Any) -> dict[str, Any]:
+            return {"eventType": event_type, "timestamp": _timestamp(), "triggerReason": trigger,
+                    "seqNo": seq_no, "transactionInfo": {"transactionId": transaction_id},
+                    "meterValue": [self.meter_value(context, power_w, soc)], **extra}
+
+        power_w, soc = 11_000.0, self.rng.uniform(10, 60)
+        await self.call("TransactionEvent", event(
+            "Started", "Authorized", "Transaction.Begin", power_w, idToken=token,
+            evse={"id": 1, "connectorId": 1}), tally)
+        for _ in range(METER_VALUES_PER_SESSION):
+            if time.monotonic() >= self.deadline:
+                break
+            seq_no += 1
+            self.meter_wh += 30
+            soc = min(100.0, soc + 0.05)
+            await self.call("TransactionEvent", event(
+                "Updated", "MeterValuePeriodic", "Sample.Periodic", power_w), tally)
+        seq_no += 1
+        ended = event("Ended", "StopAuthorized", "Transaction.End", 0.0, idToken=token)
+        ended["transactionInfo"]["stoppedReason"] = "Local"
+        await self.call("TransactionEvent", ended, tally)
+        await self.status(1, "Available", tally)
+
+
 @dataclass
 class WorkerPlan:
     index: int
@@ -282,6 +353,7 @@ class WorkerPlan:
     duration_s: float
     think_s: float
     seed: int
+    protocol: str = "1.6"
 
 
 def worker_main(plan: WorkerPlan, ready: Any, go: MpEvent, results: Any) -> None:
@@ -298,6 +370,9 @@ async def _worker(plan: WorkerPlan, ready: Any, go: MpEvent, results: Any) -> No
     rng = random.Random(plan.seed)
     stations = [
         RawStation(sid, plan.url, plan.id_tag, plan.password, random.Random(rng.random()))
+        if plan.protocol == "1.6" else
+        RawStation2x(sid, plan.url, plan.id_tag, plan.password, random.Random(rng.random()),
+                     protocol=plan.protocol)
         for sid in plan.station_ids
     ]
     boot_tally = Tally()
@@ -498,6 +573,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="with --start-server: database of the server (default: a temporary SQLite file)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--protocol", choices=["1.6", "2.0.1", "2.1"], default="1.6")
     args = parser.parse_args(argv)
     if args.stations < 1 or args.workers < 1 or args.duration <= 0 or args.ramp <= 0:
         parser.error("--stations, --workers, --duration and --ramp must be positive")
@@ -546,6 +622,7 @@ def _run(args: argparse.Namespace, url: str, pid: int | None, server: ServerProc
             args.duration,
             args.think_ms / 1000.0,
             args.seed * 1000 + i,
+            args.protocol,
         )
         for i in range(workers)
     ]
@@ -644,7 +721,7 @@ def report(
     calls = len(everything)
     rate = calls / elapsed_s if elapsed_s > 0 else 0.0
     out: Callable[[str], None] = print
-    out("volthub OCPP 1.6 load benchmark")
+    out("volthub OCPP load benchmark")
     database = "PostgreSQL" if (args.database_url or "").startswith("postgres") else "SQLite"
     origin = (
         f"started here (pid {server.process.pid}, {database})" if server and server.process else "external"
