@@ -83,9 +83,9 @@ class TestStation2x(ChargePoint):  # type: ignore[misc]
             raise OcppNotImplemented(details={"cause": f"no handler for {msg.action}"})
         return await super()._handle_call(msg)
 
-    async def wait_for(self, action: str, timeout: float = 10) -> dict[str, Any]:
+    async def wait_for(self, action: str, wait_s: float = 10) -> dict[str, Any]:
         """The first call of `action` the CSMS sent (waiting for it if needed)."""
-        await asyncio.wait_for(self.events.setdefault(action, asyncio.Event()).wait(), timeout)
+        await asyncio.wait_for(self.events.setdefault(action, asyncio.Event()).wait(), wait_s)
         return next(p for a, p in self.received if a == action)
 
     def got(self, action: str) -> list[dict[str, Any]]:

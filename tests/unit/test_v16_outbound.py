@@ -168,9 +168,32 @@ def test_to_call_maps_each_command_to_its_1_6_call(
     assert to_call(name, body, **prepared) == (action, payload)
 
 
+# Commands that exist only on OCPP 2.x: the 1.6 adapter refuses them (tested below).
+V2X_ONLY = {
+    "get-variables", "set-variables", "get-base-report", "get-report", "set-network-profile",
+    "get-transaction-status", "get-charging-profiles", "set-monitoring-base",
+    "set-monitoring-level", "set-variable-monitoring", "clear-variable-monitoring",
+    "get-monitoring-report", "customer-information", "set-display-message",
+    "get-display-messages", "clear-display-message", "publish-firmware", "unpublish-firmware",
+    "cost-updated", "notify-allowed-energy-transfer", "set-der-control",
+}
+
+
 def test_every_command_has_a_1_6_mapping() -> None:
     covered = {p.values[0] for p in CALLS} | {"set-charging-profile", "send-local-list"}
-    assert covered == set(c.COMMANDS)
+    assert covered | V2X_ONLY == set(c.COMMANDS)
+    assert not covered & V2X_ONLY
+
+
+def test_2x_only_commands_are_refused_on_1_6() -> None:
+    bodies: dict[str, dict[str, Any]] = {
+        "get-base-report": {}, "set-monitoring-level": {"severity": 3},
+        "clear-display-message": {"id": 1}, "unpublish-firmware": {"checksum": "abc"},
+        "get-variables": {"variables": [{"component": "A", "variable": "B"}]},
+    }
+    for name, body in bodies.items():
+        with pytest.raises(Unsupported):
+            to_call(name, body)
 
 
 # --- charging profiles -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from volthub.domain.errors import InvalidInput, NotFound
 router = APIRouter(prefix="/stations/{station_id}", tags=["commands"])
 
 
-@router.post("/commands/{name}", response_model=CommandOut,
+@router.post("/commands/{name}", response_model=CommandOut, response_model_exclude_defaults=True,
              description="Commands: " + ", ".join(sorted(COMMANDS)))
 async def run_command(
     station_id: str, name: str, services: ServicesDep,
@@ -29,7 +29,7 @@ async def run_command(
     except ValidationError as exc:
         raise InvalidInput(describe_validation_errors(list(exc.errors()))) from exc
     outcome = await services.commands.execute(station_id, command)
-    return CommandOut(status=outcome.status, response=outcome.response)
+    return CommandOut(status=outcome.status, response=outcome.response, data=outcome.data)
 
 
 @router.post("/ocpp/{action}", response_model=dict[str, Any])

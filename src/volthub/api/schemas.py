@@ -260,6 +260,8 @@ class LocationOut(BaseModel):
 class CommandOut(BaseModel):
     status: str | None
     response: dict[str, Any]
+    # What the CSMS made of the answer: request_id to find a later report, joined variables...
+    data: dict[str, Any] = {}
 
 
 class MessageOut(BaseModel):

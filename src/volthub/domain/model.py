@@ -208,6 +208,8 @@ class LocalListEntry:
     status: AuthStatus
     expires_at: datetime | None = None
     group_id: str | None = None
+    # 2.x IdTokenEnumType; not part of what a differential update compares (1.6 has no type).
+    type: str = field(default="ISO14443", compare=False)
 
 
 @dataclass(slots=True)

@@ -173,6 +173,12 @@ class CommandService:
         elif isinstance(command, c.SetChargingProfile) and command.profile.transaction_id:
             prepared.transaction_reference = await self._transaction_reference(
                 station_id, command.profile.transaction_id)
+        if isinstance(command, c.RemoteStart | c.ReserveNow | c.CustomerInformation):
+            token_value = command.id_token
+            if token_value is not None:
+                token = await self.storage.read(lambda r: r.get_token(token_value))
+                # 2.x sends the token with its type: an eMAID must not arrive as an RFID uid.
+                prepared.id_token_type = token.type.value if token else None
         if isinstance(command, c.RemoteStart):
             prepared.remote_start_id = random.randint(1, 2**31 - 1)
             # Same rule as Authorize and StartTransaction: only an accepted token starts remotely.
@@ -218,7 +224,8 @@ class CommandService:
         station = await repos.get_station(station_id)
         tokens, _ = await repos.list_tokens(None, 0)
         wanted = {
-            t.id_token: LocalListEntry(t.id_token, local_list_status(t, now), t.expires_at, t.group_id)
+            t.id_token: LocalListEntry(t.id_token, local_list_status(t, now), t.expires_at,
+                                       t.group_id, t.type.value)
             for t in tokens
         }
         version = (station.local_list_version if station else 0) + 1
@@ -331,10 +338,10 @@ async def _limits(repos: Repositories, station_id: str, action: str
 
 def _variable_rows(command: c.GetVariables | c.SetVariables, outcome: CommandOutcome,
                    now: Any) -> list[DeviceVariable]:
-    """Device-model values confirmed by a Get/SetVariables answer (by position and name)."""
+    """Device-model values confirmed by a Get/SetVariables answer (by name, else position)."""
     rows = []
     results = outcome.data.get("variables", [])
-    for ref, result in zip(command.variables, results, strict=False):
+    for ref, result in _pair_results(list(command.variables), results):
         if result.get("attributeStatus") not in ACCEPTED_WORDS:
             continue
         if ref.variable == "BasicAuthPassword":
@@ -348,3 +355,38 @@ def _variable_rows(command: c.GetVariables | c.SetVariables, outcome: CommandOut
             value=value, updated_at=now,
         ))
     return rows
+
+
+def _ref_key(ref: c.VariableRef, typed: bool) -> tuple[Any, ...]:
+    key = (ref.component, ref.component_instance, ref.evse_id or None, ref.connector_id or None,
+           ref.variable, ref.variable_instance)
+    return (*key, ref.attribute_type or "Actual") if typed else key
+
+
+def _result_key(result: JsonObject, typed: bool) -> tuple[Any, ...]:
+    component, variable = result.get("component") or {}, result.get("variable") or {}
+    evse = component.get("evse") or {}
+    key = (component.get("name"), component.get("instance"), evse.get("id") or None,
+           evse.get("connectorId") or None, variable.get("name"), variable.get("instance"))
+    return (*key, result.get("attributeType") or "Actual") if typed else key
+
+
+def _pair_results(refs: list[c.VariableRef], results: list[JsonObject]
+                  ) -> list[tuple[c.VariableRef, JsonObject]]:
+    """Each result with the variable it names: a station may list its results in any order.
+    Name and attribute type first, then the name alone, then the same position."""
+    unused = list(range(len(refs)))
+    pairs = []
+    for position, result in enumerate(results):
+        index = next((i for i in unused if _ref_key(refs[i], True) == _result_key(result, True)),
+                     None)
+        if index is None:
+            index = next((i for i in unused
+                          if _ref_key(refs[i], False) == _result_key(result, False)), None)
+        if index is None and position in unused:
+            index = position
+        if index is None:
+            continue
+        unused.remove(index)
+        pairs.append((refs[index], result))
+    return pairs

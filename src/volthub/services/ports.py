@@ -40,6 +40,7 @@ class PreparedCommand:
     # 2.x correlation ids, drawn by the CSMS: requestId of reports/logs, remoteStartId (F01).
     request_id: int | None = None
     remote_start_id: int | None = None
+    id_token_type: str | None = None  # the stored type of the command's id_token, if known
 
 
 @dataclass(slots=True)

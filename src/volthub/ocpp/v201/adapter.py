@@ -9,6 +9,12 @@ from volthub.domain.enums import AuthStatus, ReservationStatus
 from volthub.domain.model import JsonObject
 from volthub.ocpp.context import Handler, StationContext, drop_none, format_time, parse_time
 from volthub.ocpp.v201 import inbound
+from volthub.services.iso15118 import (
+    EXI_RESPONSE_MAX_21,
+    EXI_RESPONSE_MAX_201,
+    OCSP_RESULT_MAX_21,
+    OCSP_RESULT_MAX_201,
+)
 
 log = logging.getLogger("volthub.ocpp")
 
@@ -151,8 +157,10 @@ async def notify_ev_charging_needs(ctx: StationContext, p: JsonObject) -> JsonOb
 
 
 async def reservation_status_update(ctx: StationContext, p: JsonObject) -> JsonObject:
-    status = (ReservationStatus.EXPIRED if p["reservationUpdateStatus"] == "Expired"
-              else ReservationStatus.CANCELLED)
+    # Expired (and 2.1 NoTransaction: the holder never started) end by time; Removed by the
+    # station (e.g. the EVSE became inoperative).
+    status = (ReservationStatus.CANCELLED if p["reservationUpdateStatus"] == "Removed"
+              else ReservationStatus.EXPIRED)
     await ctx.services.stations.reservation_ended(ctx.station_id, p["reservationId"], status)
     return {}
 
@@ -160,17 +168,22 @@ async def reservation_status_update(ctx: StationContext, p: JsonObject) -> JsonO
 async def get_15118_ev_certificate(ctx: StationContext, p: JsonObject) -> JsonObject:
     extra = {k: v for k, v in p.items()
              if k not in ("iso15118SchemaVersion", "action", "exiRequest")}
-    status, exi_response, reason = await ctx.services.iso15118.get_ev_certificate(
-        ctx.station_id, p["iso15118SchemaVersion"], p["action"], p["exiRequest"], extra)
-    return drop_none({"status": status, "exiResponse": exi_response,
-                      "statusInfo": {"reasonCode": reason[:20]} if reason else None})
+    v21 = ctx.version == "2.1"
+    result = await ctx.services.iso15118.ev_certificate(
+        ctx.station_id, p["iso15118SchemaVersion"], p["action"], p["exiRequest"], extra,
+        max_exi_response=EXI_RESPONSE_MAX_21 if v21 else EXI_RESPONSE_MAX_201)
+    # statusInfo: a reason code plus the readable reason (not the reason cut to 20 characters).
+    return drop_none({"status": result.status, "exiResponse": result.exi_response,
+                      "statusInfo": result.status_info(),
+                      "remainingContracts": result.remaining_contracts if v21 else None})
 
 
 async def get_certificate_status(ctx: StationContext, p: JsonObject) -> JsonObject:
-    status, ocsp_result, reason = await ctx.services.iso15118.get_certificate_status(
-        p["ocspRequestData"])
-    return drop_none({"status": status, "ocspResult": ocsp_result,
-                      "statusInfo": {"reasonCode": reason[:20]} if reason else None})
+    result = await ctx.services.iso15118.certificate_status(
+        p["ocspRequestData"],
+        max_ocsp_result=OCSP_RESULT_MAX_21 if ctx.version == "2.1" else OCSP_RESULT_MAX_201)
+    return drop_none({"status": result.status, "ocspResult": result.ocsp_result,
+                      "statusInfo": result.status_info()})
 
 
 async def get_certificate_chain_status(ctx: StationContext, p: JsonObject) -> JsonObject:

@@ -8,7 +8,7 @@ from typing import Any
 
 from volthub.domain import commands as c
 from volthub.domain.enums import AuthStatus
-from volthub.domain.errors import Unsupported
+from volthub.domain.errors import InvalidInput, Unsupported
 from volthub.domain.model import Authorization, JsonObject
 from volthub.ocpp.context import drop_none, format_time
 from volthub.ocpp.v201.inbound import id_token_info
@@ -42,6 +42,13 @@ def _evse(evse_id: int | None, connector_id: int | None) -> JsonObject | None:
     if not evse_id:
         return None
     return drop_none({"id": evse_id, "connectorId": connector_id})
+
+
+def _require_evse(evse_id: int | None, connector_id: int | None) -> None:
+    """A 2.x connector is numbered within its EVSE: without one it would silently mean the
+    whole station."""
+    if connector_id is not None and not evse_id:
+        raise InvalidInput("connector_id needs evse_id (a connector is numbered within its EVSE)")
 
 
 def _variable(ref: c.VariableRef) -> JsonObject:
@@ -99,7 +106,7 @@ def _local_list(prepared: PreparedCommand) -> JsonObject:
     update = prepared.local_list
     assert update is not None
     entries: list[JsonObject] = [
-        {"idToken": _token(e.id_token),
+        {"idToken": _token(e.id_token, e.type),
          "idTokenInfo": id_token_info(Authorization(AuthStatus(e.status), e.expires_at,
                                                     e.group_id))}
         for e in update.entries
@@ -134,7 +141,7 @@ def _to_call(prepared: PreparedCommand, version: str) -> tuple[str, JsonObject]:
     match cmd:
         case c.RemoteStart():
             return "RequestStartTransaction", drop_none({
-                "idToken": _token(cmd.id_token),
+                "idToken": _token(cmd.id_token, prepared.id_token_type or "ISO14443"),
                 "evseId": cmd.evse_id,
                 "remoteStartId": prepared.remote_start_id or rid,
                 "chargingProfile": charging_profile(cmd.charging_profile, version, None)
@@ -150,11 +157,13 @@ def _to_call(prepared: PreparedCommand, version: str) -> tuple[str, JsonObject]:
         case c.Unlock():
             return "UnlockConnector", {"evseId": cmd.evse_id, "connectorId": cmd.connector_id}
         case c.ChangeAvailability():
+            _require_evse(cmd.evse_id, cmd.connector_id)
             return "ChangeAvailability", drop_none({
                 "operationalStatus": "Operative" if cmd.operative else "Inoperative",
                 "evse": _evse(cmd.evse_id, cmd.connector_id),
             })
         case c.Trigger():
+            _require_evse(cmd.evse_id, cmd.connector_id)
             return "TriggerMessage", drop_none({
                 "requestedMessage": TRIGGER_ALIASES.get(cmd.message, cmd.message),
                 "evse": _evse(cmd.evse_id, cmd.connector_id),
@@ -264,7 +273,7 @@ def _to_call(prepared: PreparedCommand, version: str) -> tuple[str, JsonObject]:
             return "ReserveNow", drop_none({
                 "id": prepared.reservation_id,
                 "expiryDateTime": format_time(cmd.expires_at),
-                "idToken": _token(cmd.id_token),
+                "idToken": _token(cmd.id_token, prepared.id_token_type or "ISO14443"),
                 "evseId": cmd.evse_id or None,
                 "connectorType": cmd.connector_type,
                 "groupIdToken": _token(cmd.parent_id_token, "Central")
@@ -308,7 +317,8 @@ def _to_call(prepared: PreparedCommand, version: str) -> tuple[str, JsonObject]:
         case c.CustomerInformation():
             return "CustomerInformation", drop_none({
                 "requestId": rid, "report": cmd.report, "clear": cmd.clear,
-                "idToken": _token(cmd.id_token) if cmd.id_token else None,
+                "idToken": _token(cmd.id_token, prepared.id_token_type or "ISO14443")
+                if cmd.id_token else None,
                 "customerIdentifier": cmd.customer_identifier,
             })
         case c.SetDisplayMessage():
