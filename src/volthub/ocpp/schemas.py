@@ -50,12 +50,17 @@ def actions(version: str) -> frozenset[str]:
 @cache
 def validator(version: str, action: str, response: bool) -> Validator | None:
     path = schema_path(version, action, response)
+    if not path.exists() and not response:
+        # 2.1 SEND messages (NotifyPeriodicEventStream) have one schema without a suffix.
+        path = path.with_name(f"{action}.json")
     if not path.exists():
         return None
     schema = json.loads(path.read_text(encoding="utf-8-sig"))
     schema = _strip_multiple_of(copy.deepcopy(schema))
     schema.pop("$schema", None)
-    return fastjsonschema.compile(schema)
+    # use_default=False: a validator must not write schema defaults (tbc: false...) into the
+    # payload it checks, or the message log and stored reports would not be verbatim.
+    return fastjsonschema.compile(schema, use_default=False)
 
 
 def schema_rule(exc: Exception) -> tuple[str | None, bool]:

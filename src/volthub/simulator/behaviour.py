@@ -44,13 +44,18 @@ class StopReason(StrEnum):
 
 
 class AuthStatus(StrEnum):
-    """IdTagInfo status (1.6 §7.2)."""
+    """IdTagInfo status (1.6 §7.2), with the values only 2.x's AuthorizationStatusEnumType has."""
 
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
     EXPIRED = "Expired"
     INVALID = "Invalid"
     CONCURRENT_TX = "ConcurrentTx"
+    NO_CREDIT = "NoCredit"
+    NOT_ALLOWED_TYPE_EVSE = "NotAllowedTypeEVSE"
+    NOT_AT_THIS_LOCATION = "NotAtThisLocation"
+    NOT_AT_THIS_TIME = "NotAtThisTime"
+    UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Certificates kept by a simulated station: PEM/DER reading, hash data, the store (pure, no I/O).
 
 Only the few X.509 fields that OCPP's CertificateHashData needs are read, with a minimal DER
-reader, so the simulator needs no cryptography package. Signatures are not verified: a simulated
-station trusts what parses.
+reader. Signatures are not verified: a simulated station trusts what parses. The 1.6 station
+makes its CSR with plain integer RSA (``build_csr``); the 2.x station with the ``cryptography``
+package and an EC key (``make_signing_request``).
 """
 
 from __future__ import annotations
@@ -339,3 +340,47 @@ def build_csr(common_name: str, organization: str, key: RsaKey) -> str:
         _der(0x03, b"\x00" + signature.to_bytes(size, "big")),
     )
     return der_to_pem(csr, "CERTIFICATE REQUEST")
+
+
+# --- certificate signing requests with the ``cryptography`` package (OCPP 2.x) -------------------
+# OCPP 2.0.1 A00.FR.4xx: the station's key is RSA (2048 bits or more) or ECDSA on secp256r1; an
+# EC key is made in microseconds, so a thousand simulated stations can each have their own.
+
+
+@dataclass(frozen=True)
+class SigningRequest:
+    """A PEM CSR and the key pair it was made for (the private key never leaves the station)."""
+
+    csr_pem: str
+    private_key_pem: str
+    #: The subjectPublicKey BIT STRING value, comparable with ``CertificateInfo.public_key``.
+    public_key: bytes
+
+
+def make_signing_request(common_name: str, organization: str) -> SigningRequest:
+    """A fresh secp256r1 key and a PKCS#10 request for it, subject O=``organization``,
+    CN=``common_name``, signed with ECDSA/SHA-256 (OCPP 2.0.1 A02.FR.02/A02.FR.06)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization[:64] or "-"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+        ]
+    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    public_der = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    return SigningRequest(
+        csr_pem=csr.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        private_key_pem=private_pem,
+        public_key=public_der,
+    )

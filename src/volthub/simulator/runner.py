@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 from volthub.simulator.stats import SimStats
 from volthub.simulator.v16 import SimulatedStation16
+from volthub.simulator.v201 import SimulatedStation201
 
-SUPPORTED_PROTOCOLS = ("1.6",)
-PLANNED_PROTOCOLS = ("2.0.1", "2.1")
+SUPPORTED_PROTOCOLS = ("1.6", "2.0.1", "2.1")
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,15 +31,22 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol",
         default="1.6",
-        choices=[*SUPPORTED_PROTOCOLS, *PLANNED_PROTOCOLS],
-        help="OCPP version (default 1.6; 2.0.1 and 2.1 are not supported yet)",
+        choices=SUPPORTED_PROTOCOLS,
+        help="OCPP version (default 1.6); subprotocol ocpp1.6, ocpp2.0.1 or ocpp2.1",
     )
     parser.add_argument(
         "--id-prefix", default="SIM", help="station ids are PREFIX-0001, PREFIX-0002, … (default SIM)"
     )
-    parser.add_argument("--connectors", type=int, default=1, help="connectors per station (default 1)")
     parser.add_argument(
-        "--id-tag", default="SIMTAG", help="idTag the simulated drivers present (default SIMTAG)"
+        "--connectors",
+        type=int,
+        default=1,
+        help="connectors per station (default 1); on 2.x, EVSEs of one connector each",
+    )
+    parser.add_argument(
+        "--id-tag",
+        default="SIMTAG",
+        help="idTag (2.x: ISO14443 idToken) the simulated drivers present (default SIMTAG)",
     )
     parser.add_argument(
         "--password", default=None, help="HTTP Basic auth password (the user is the station id)"
@@ -69,6 +76,19 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="how much faster EVs charge and drivers come and go than the wall clock (default 1)",
     )
     parser.add_argument("--ramp", type=float, default=50.0, help="new connections per second (default 50)")
+    parser.add_argument(
+        "--offline-every",
+        type=float,
+        default=None,
+        help="2.x: each station loses its connection about every N seconds (default never); "
+        "transaction messages are queued and replayed after reconnecting",
+    )
+    parser.add_argument(
+        "--offline-for",
+        type=float,
+        default=10.0,
+        help="seconds each outage of --offline-every lasts (default 10)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
     parser.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
 
@@ -87,7 +107,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> str | None:
     if args.protocol not in SUPPORTED_PROTOCOLS:
-        return f"OCPP {args.protocol} is not yet supported by the simulator (supported: 1.6)"
+        return f"OCPP {args.protocol} is not supported (supported: {', '.join(SUPPORTED_PROTOCOLS)})"
     if args.stations < 1 or args.connectors < 1:
         return "--stations and --connectors must be at least 1"
     if args.time_scale <= 0 or args.ramp <= 0:
@@ -98,6 +118,11 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--sessions must be at least 1"
     if args.duration is not None and args.duration <= 0:
         return "--duration must be positive"
+    offline_every = getattr(args, "offline_every", None)
+    if offline_every is not None and (offline_every <= 0 or args.offline_for <= 0):
+        return "--offline-every and --offline-for must be positive"
+    if offline_every is not None and args.protocol == "1.6":
+        return "--offline-every needs --protocol 2.0.1 or 2.1"
     return None
 
 
@@ -114,23 +139,38 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
         return runner.run(main)
 
 
+def _make_station(
+    args: argparse.Namespace, number: int, rng: random.Random, stats: SimStats
+) -> SimulatedStation16 | SimulatedStation201:
+    station_id = f"{args.id_prefix}-{number:04d}"
+    common: dict[str, Any] = {
+        "connectors": args.connectors,
+        "password": args.password,
+        "id_tag": args.id_tag,
+        "meter_interval_s": args.meter_interval,
+        "heartbeat_interval_s": args.heartbeat_interval,
+        "time_scale": args.time_scale,
+        "rng": rng,
+        "stats": stats,
+        "record_sent_calls": False,
+    }
+    if args.protocol == "1.6":
+        return SimulatedStation16(station_id, args.url, **common)
+    return SimulatedStation201(
+        station_id,
+        args.url,
+        version=args.protocol,
+        offline_every_s=getattr(args, "offline_every", None),
+        offline_for_s=getattr(args, "offline_for", 10.0),
+        **common,
+    )
+
+
 async def _simulate(args: argparse.Namespace) -> int:
     stats = SimStats(stations=args.stations)
     master = random.Random(args.seed)
     stations = [
-        SimulatedStation16(
-            f"{args.id_prefix}-{number:04d}",
-            args.url,
-            connectors=args.connectors,
-            password=args.password,
-            id_tag=args.id_tag,
-            meter_interval_s=args.meter_interval,
-            heartbeat_interval_s=args.heartbeat_interval,
-            time_scale=args.time_scale,
-            rng=random.Random(master.getrandbits(64)),
-            stats=stats,
-            record_sent_calls=False,
-        )
+        _make_station(args, number, random.Random(master.getrandbits(64)), stats)
         for number in range(1, args.stations + 1)
     ]
     stop = asyncio.Event()
