@@ -24,8 +24,25 @@ class Settings:
     ws_ping_interval_s: float = 60.0
     ws_ping_timeout_s: float = 30.0
     reservation_check_interval_s: float = 30.0
+    # ISO 15118 certificate management (OCPP 2.x block M): see README.md.
+    iso15118_cert_provider_url: str | None = None
+    iso15118_cert_provider_timeout_s: float = 10.0
+    ocsp_timeout_s: float = 10.0
+    # PEM bundle of V2G/MO CA certificates trusted to vouch for OCSP responders and CRLs.
+    iso15118_trust_bundle: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
+    # TLS (wss://): an RSA and/or an ECDSA server certificate with its key (PEM files); client
+    # certificates are checked against the built-in CA plus `tls_client_ca_file` when given.
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_ecdsa_cert_file: str | None = None
+    tls_ecdsa_key_file: str | None = None
+    tls_client_ca_file: str | None = None
+    # Files the server keeps (the built-in CA under {data_dir}/ca); relative to the working folder.
+    data_dir: str = "volthub-data"
+    # Validity of station certificates the built-in CA signs.
+    certificate_validity_days: int = 365
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -685,11 +685,14 @@ async def test_security_event_notification_is_stored_with_its_time_and_info(
     ]
 
 
-async def test_sign_certificate_is_accepted_and_the_csr_kept(server: RunningServer) -> None:
+async def test_sign_certificate_with_a_broken_csr_is_rejected_and_the_csr_kept(
+    server: RunningServer,
+) -> None:
+    # Signing proper CSRs: tests/e2e/test_security_ca.py.
     csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"
     async with connect16(server.ocpp_url, "CP-CSR") as station:
         result = await station.call(call.SignCertificate(csr=csr), suppress=False)
-    assert result.status == "Accepted"
+    assert result.status == "Rejected"
     requests = tables.certificate_requests
 
     async def op(repos: Repositories) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -106,15 +107,17 @@ def _result_for(action: str, answer: dict[str, Any] | None) -> Any:
 
 @asynccontextmanager
 async def connect16(
-    ocpp_url: str, station_id: str, password: str | None = None, boot: bool = True,
-    user: str | None = None,
+    ocpp_url: str, station_id: str, password: str | bytes | None = None, boot: bool = True,
+    user: str | None = None, ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[TestStation16]:
+    """`password` may be octets (a 1.6 AuthorizationKey's binary form); `ssl_context` for wss."""
     headers = {}
     if password is not None:
-        creds = base64.b64encode(f"{user or station_id}:{password}".encode()).decode()
+        secret = password if isinstance(password, bytes) else password.encode()
+        creds = base64.b64encode(f"{user or station_id}:".encode() + secret).decode()
         headers["Authorization"] = f"Basic {creds}"
     async with websockets.connect(f"{ocpp_url}/{station_id}", subprotocols=["ocpp1.6"],
-                                  additional_headers=headers) as ws:
+                                  additional_headers=headers, ssl=ssl_context) as ws:
         station = TestStation16(station_id, ws)
         task = asyncio.create_task(station.start())
         try:

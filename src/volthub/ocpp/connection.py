@@ -38,6 +38,7 @@ SEEN_WRITE_INTERVAL_S = 30.0
 # The message log keeps message ids and actions in 64 characters: a station's longer ones are
 # logged shortened (PostgreSQL would refuse the whole batch of log rows otherwise).
 LOG_FIELD_LENGTH = 64
+ERROR_DESCRIPTION_LENGTH = 255
 
 _message_ids = itertools.count(1)
 
@@ -108,8 +109,19 @@ class StationConnection:
 
     async def _on_bad_frame(self, frame: BadFrame) -> None:
         codes = self.adapter.errors
-        code = codes.message_type_not_supported if frame.kind == "message_type" \
-            else codes.format_violation
+        doc = frame.document
+        if self.adapter.extended_frames and isinstance(doc, list) and doc and doc[0] == 6:
+            # 2.1 Part 4 §4.2.4: a SEND is never answered, not even a malformed one.
+            log.warning("malformed SEND ignored", extra={"station_id": self.station_id,
+                                                         "message_id": frame.message_id})
+            return
+        # See errors.V201_ERRORS for the layers (2.x Part 4 §4.3); 1.6 has one code for them all.
+        if frame.kind == "message_type":
+            code = codes.message_type_not_supported
+        elif frame.fault in ("json", "payload"):
+            code = codes.format_violation
+        else:
+            code = codes.rpc_framework_error
         await self._send_error(frame.message_id, code, frame.description, None)
 
     async def _on_call(self, call: Call) -> None:
@@ -217,6 +229,9 @@ class StationConnection:
             try:
                 validate(answer.payload)
             except schemas.JsonSchemaError as exc:
+                # No CALLRESULTERROR goes back, on 2.1 either: 2.1 Part 4 §4.1 says a receiver
+                # "can" answer a CALLRESULT it cannot process with one (no SHALL/SHOULD), and
+                # §4.2.3 lets a system drop a message that does not conform to the schema.
                 raise StationError(f"station answered {action} with an invalid payload: "
                                    f"{exc.message}") from exc
         result: JsonObject = answer.payload
@@ -243,6 +258,9 @@ class StationConnection:
     # helpers --------------------------------------------------------------------------
     async def _send_error(self, message_id: str, code: str, description: str,
                           action: str | None) -> None:
+        # 2.0.1 / 2.1 Part 4 Table 7: ErrorDescription is string[255] (a schema message listing
+        # a long enumeration is longer).
+        description = description[:ERROR_DESCRIPTION_LENGTH]
         text = encode_error(message_id, code, description)
         await self._send(text, MessageType.CALLERROR, message_id, action,
                          {"errorCode": code, "errorDescription": description, "errorDetails": {}})

@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from volthub.ocpp.connection import StationConnection
 from volthub.ocpp.context import StationContext
 from volthub.ocpp.versions import VersionAdapter
+from volthub.security.tls import client_certificate
 
 if TYPE_CHECKING:
     from volthub.wiring import Container
@@ -23,15 +24,17 @@ log = logging.getLogger("volthub.ocpp")
 MAX_STATION_ID_LENGTH = 48  # OCPP 2.0.1 Part 4 §3.1.1: identity at most 48 characters
 
 
-def _basic_auth(header: str | None) -> tuple[str, str] | None:
+def _basic_auth(header: str | None) -> tuple[str, bytes] | None:
+    """(user, password octets): a 1.6 AuthorizationKey may stand for binary octets (whitepaper
+    A00.FR.205), so only the user part must be UTF-8."""
     if not header or not header.lower().startswith("basic "):
         return None
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        decoded = base64.b64decode(header[6:].strip(), validate=True)
+        raw_user, _, password = decoded.partition(b":")
+        return raw_user.decode("utf-8"), password
     except (binascii.Error, UnicodeDecodeError):
-        return ("", "")
-    user, _, password = decoded.partition(":")
-    return user, password
+        return ("", b"")
 
 
 def choose_adapter(
@@ -67,8 +70,10 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         await _refuse(websocket, 404, "invalid station identity")
         return
     secure = websocket.url.scheme == "wss"
+    certificate = client_certificate(websocket.scope)
     admission = await container.services.stations.admit(
-        station_id, _basic_auth(websocket.headers.get("authorization")), secure
+        station_id, _basic_auth(websocket.headers.get("authorization")), secure,
+        ",".join(certificate.common_names) if certificate else None,
     )
     if admission.station is None:
         log.info("handshake refused", extra={"station_id": station_id, "reason": admission.reason})
@@ -80,6 +85,7 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         version=adapter.version,
         services=container.services,
         accepted=admission.station.registration_status == "Accepted",
+        security_level=admission.security_level,
     )
 
     async def close(code: int, reason: str) -> None:

@@ -61,6 +61,10 @@ class BadFrame:
     kind: str  # "format" | "message_type" | "protocol"
     description: str
     document: Any = None  # the parsed JSON, when it parsed
+    # Which layer is broken, for versions that tell them apart (2.x Part 4 §4.3): "json" (the
+    # text is not JSON), "rpc" (JSON, but not an OCPP-J frame), "payload" (a CALL whose payload
+    # is not a JSON object).
+    fault: str = "rpc"
 
 
 Frame = Call | CallResult | CallError | Send | CallResultError | BadFrame
@@ -78,7 +82,7 @@ def parse_frame(text: str | bytes, extended_types: bool = False) -> Frame:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError:
         raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-        return BadFrame(_best_effort_id(raw), "format", "frame is not valid JSON")
+        return BadFrame(_best_effort_id(raw), "format", "frame is not valid JSON", fault="json")
     if not isinstance(doc, list) or len(doc) < 3:
         return BadFrame("-1", "format", "frame is not an OCPP-J array", doc)
     type_id, message_id = doc[0], doc[1]
@@ -90,7 +94,8 @@ def parse_frame(text: str | bytes, extended_types: bool = False) -> Frame:
         if len(doc) != 4 or not isinstance(doc[2], str):
             return BadFrame(message_id, "format", "CALL must be [2, id, action, payload]", doc)
         if not isinstance(doc[3], dict):
-            return BadFrame(message_id, "format", "CALL payload must be a JSON object", doc)
+            return BadFrame(message_id, "format", "CALL payload must be a JSON object", doc,
+                            fault="payload")
         return Call(message_id, doc[2], doc[3])
     if type_id == 3:
         if len(doc) != 3:

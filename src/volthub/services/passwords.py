@@ -13,14 +13,19 @@ from functools import lru_cache
 _N, _R, _P = 2**14, 8, 1
 
 
-def hash_password(password: str) -> str:
+def _octets(password: str | bytes) -> bytes:
+    # A 1.6 AuthorizationKey may stand for binary octets (whitepaper A00.FR.205): bytes as given.
+    return password if isinstance(password, bytes) else password.encode()
+
+
+def hash_password(password: str | bytes) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
+    digest = hashlib.scrypt(_octets(password), salt=salt, n=_N, r=_R, p=_P)
     return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 @lru_cache(maxsize=65536)
-def verify_password(password: str, stored: str) -> bool:
+def verify_password(password: str | bytes, stored: str) -> bool:
     try:
         scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
     except ValueError:
@@ -28,7 +33,7 @@ def verify_password(password: str, stored: str) -> bool:
     if scheme != "scrypt":
         return False
     digest = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt_b64), n=int(n), r=int(r), p=int(p)
+        _octets(password), salt=base64.b64decode(salt_b64), n=int(n), r=int(r), p=int(p)
     )
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 

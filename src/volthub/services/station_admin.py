@@ -11,6 +11,7 @@ from volthub.domain.errors import Conflict, NotFound
 from volthub.domain.model import ConnectorState, Station
 from volthub.services.passwords import hash_password
 from volthub.services.ports import Clock, StationGateway
+from volthub.services.security_profile import enforce_profile
 from volthub.storage.interface import Repositories, Storage
 
 CONNECTOR_METADATA = (
@@ -96,6 +97,9 @@ class StationAdminService:
             self.gateway.registration_changed(
                 station_id, columns["registration_status"] == RegistrationStatus.ACCEPTED.value
             )
+        if "security_profile" in columns:
+            await enforce_profile(self.storage, self.clock, self.gateway, station_id,
+                                  columns["security_profile"])
         return await self.get(station_id)
 
     async def delete(self, station_id: str) -> None:

@@ -78,6 +78,10 @@ class StationService:
             )
             station = await self.storage.write(lambda r: self._register(r, station_id, status))
         certificate_ok = secure_transport and client_cert_cn == station_id
+        if station.security_profile >= 3 and not certificate_ok:
+            return await self._refuse_weaker(station_id, "connection without a client "
+                                             "certificate of this station",
+                                             security_profile.shortfall(3, 0))
         password_ok = False
         if station.password_hash is not None and not certificate_ok:
             if basic_auth is None or not security_profile.password_matches(
@@ -91,11 +95,18 @@ class StationService:
         level = security_profile.connection_level(secure_transport, certificate_ok, password_ok)
         refusal = security_profile.shortfall(station.security_profile, level)
         if refusal is not None:
-            await self.record_security_event(
-                station_id, security_profile.EVENT_WEAKER_CONNECTION,
-                f"connection offers security profile {level}: {refusal[1]}")
-            return AdmissionResult(None, refusal[0], refusal[1])
+            return await self._refuse_weaker(
+                station_id, f"connection offers security profile {level}", refusal)
         return AdmissionResult(station, security_level=level)
+
+    async def _refuse_weaker(
+        self, station_id: str, offered: str, refusal: tuple[int, str] | None
+    ) -> AdmissionResult:
+        """A connection weaker than the station's profile (A00.FR.323: a security event)."""
+        status, reason = refusal or (403, "connection below the station's security profile")
+        await self.record_security_event(
+            station_id, security_profile.EVENT_WEAKER_CONNECTION, f"{offered}: {reason}")
+        return AdmissionResult(None, status, reason)
 
     async def _register(
         self, repos: Repositories, station_id: str, status: RegistrationStatus

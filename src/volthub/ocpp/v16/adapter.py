@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from volthub.domain.model import JsonObject
+from volthub.ocpp import security
 from volthub.ocpp.context import Handler, StationContext, drop_none, format_time, parse_time
 from volthub.ocpp.v16 import inbound
 
@@ -85,8 +86,8 @@ async def security_event(ctx: StationContext, p: JsonObject) -> JsonObject:
 
 
 async def sign_certificate(ctx: StationContext, p: JsonObject) -> JsonObject:
-    ok = await ctx.services.stations.certificate_requested(ctx.station_id, p["csr"], None)
-    return {"status": "Accepted" if ok else "Rejected"}
+    # Signed by the built-in CA; CertificateSigned follows the answer (whitepaper A02/A03).
+    return {"status": await security.sign_certificate(ctx, p["csr"], None)}
 
 
 HANDLERS: dict[str, Handler] = {

@@ -7,6 +7,7 @@ import logging
 from volthub.domain import commands as c
 from volthub.domain.enums import AuthStatus, ReservationStatus
 from volthub.domain.model import JsonObject
+from volthub.ocpp import security
 from volthub.ocpp.context import Handler, StationContext, drop_none, format_time, parse_time
 from volthub.ocpp.v201 import inbound
 from volthub.services.iso15118 import (
@@ -111,9 +112,9 @@ async def security_event(ctx: StationContext, p: JsonObject) -> JsonObject:
 
 
 async def sign_certificate(ctx: StationContext, p: JsonObject) -> JsonObject:
-    ok = await ctx.services.stations.certificate_requested(
-        ctx.station_id, p["csr"], p.get("certificateType", "ChargingStationCertificate"))
-    return {"status": "Accepted" if ok else "Rejected"}
+    # A02/A03: the built-in CA signs the CSR; CertificateSigned follows after this answer.
+    status = await security.sign_certificate(ctx, p["csr"], p.get("certificateType"))
+    return {"status": status}
 
 
 async def notify_report(ctx: StationContext, p: JsonObject) -> JsonObject:
