@@ -6,6 +6,8 @@ import math
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from volthub.domain.model import (
     Authorization,
     ConnectorState,
@@ -53,9 +55,8 @@ def sampled_value(timestamp: datetime, sample: dict[str, Any], default_context: 
     unit_of_measure = sample.get("unitOfMeasure") or {}
     unit = unit_of_measure.get("unit", "Wh")
     multiplier = unit_of_measure.get("multiplier", 0)
-    value: float | None = float(raw) * (10 ** multiplier)
-    if value is not None and not math.isfinite(value):
-        value = None
+    scaled = float(raw) * (10 ** multiplier)
+    value: float | None = scaled if math.isfinite(scaled) else None
     if unit in _KILO_UNITS:
         unit = _KILO_UNITS[unit]
         value = value * 1000 if value is not None else None
@@ -77,8 +78,6 @@ def sampled_value(timestamp: datetime, sample: dict[str, Any], default_context: 
 
 
 def _signed(signed: dict[str, Any]) -> str:
-    import orjson
-
     return orjson.dumps(signed).decode()
 
 
@@ -159,6 +158,3 @@ def report_variables(report_data: list[dict[str, Any]], at: datetime) -> list[De
             ))
     return out
 
-
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
