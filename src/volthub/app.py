@@ -37,6 +37,21 @@ async def _housekeeping(container: Container) -> None:
             log.exception("housekeeping failed")
 
 
+async def _billing(container: Container) -> None:
+    """CDRs for finished sessions that have none (e.g. stopped while the server was down, or
+    closed late), at start and then periodically; due price-feed refreshes."""
+    services = container.services
+    while True:
+        try:
+            issued = await services.billing.sweep()
+            if issued:
+                log.info("CDRs issued by sweep", extra={"count": issued})
+            await services.price_feeds.poll_due()
+        except Exception:
+            log.exception("billing sweep failed")
+        await asyncio.sleep(container.settings.cdr_sweep_interval_s)
+
+
 async def _expire(repos: Repositories, now: datetime) -> int:
     return await repos.expire_reservations(now)
 
@@ -51,6 +66,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         for extra in app.state.extra_apps:
             extra.state.container = container
         housekeeping = asyncio.create_task(_housekeeping(container))
+        billing = asyncio.create_task(_billing(container))
         app.state.ready = True
         log.info("volthub ready", extra={"database": container.services.storage.engine.url
                                           .render_as_string(hide_password=True)})
@@ -59,6 +75,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         finally:
             app.state.ready = False
             housekeeping.cancel()
+            billing.cancel()
             await close_container(container)
             log.info("volthub stopped")
 

@@ -43,6 +43,13 @@ class Settings:
     data_dir: str = "volthub-data"
     # Validity of station certificates the built-in CA signs.
     certificate_validity_days: int = 365
+    # Billing (issue 4): currency of tariffs, our OCPI identity (owner of tariffs and CDRs),
+    # how often CostUpdated / RunningCost goes to a station, and the CDR safety sweep.
+    currency: str = "EUR"
+    ocpi_country_code: str = "NL"
+    ocpi_party_id: str = "VHB"
+    cost_update_interval_s: float = 60.0
+    cdr_sweep_interval_s: float = 60.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

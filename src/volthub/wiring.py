@@ -12,18 +12,22 @@ from volthub.domain.model import Authorization
 from volthub.ocpp.gateway import Gateway
 from volthub.ocpp.versions import VersionAdapter, load_adapters
 from volthub.services.authorization import authorize
+from volthub.services.billing import BillingService
 from volthub.services.certificates import CertificateService
 from volthub.services.commands import CommandService
+from volthub.services.cost_display import CostDisplayService
 from volthub.services.data_transfer import DataTransferRegistry
 from volthub.services.ev_charging_needs import EvChargingNeedsService
 from volthub.services.iso15118 import Iso15118Service
 from volthub.services.locations import LocationService
 from volthub.services.passwords import hash_token
-from volthub.services.ports import Clock, CostProvider, NoCostProvider, utc_now
+from volthub.services.ports import Clock, CostProvider, utc_now
+from volthub.services.price_feeds import PriceFeedService
 from volthub.services.records import RecordService
 from volthub.services.station_admin import StationAdminService
 from volthub.services.station_reports import StationReportService
 from volthub.services.stations import StationService
+from volthub.services.tariffs import TariffService
 from volthub.services.tokens import TokenService
 from volthub.services.transaction_events import TransactionEventService
 from volthub.services.transactions import TransactionService
@@ -53,6 +57,10 @@ class Services:
     ev_charging_needs: EvChargingNeedsService
     costs: CostProvider
     iso15118: Iso15118Service
+    tariffs: TariffService
+    price_feeds: PriceFeedService
+    billing: BillingService
+    cost_display: CostDisplayService
 
     async def authorize(self, id_token: str, at: datetime | None = None) -> Authorization:
         now = at or self.clock()
@@ -77,12 +85,15 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
     gateway = Gateway()
     stations = StationService(storage, clock, settings.station_admission,
                               settings.heartbeat_interval_s, settings.boot_retry_interval_s)
+    billing = BillingService(storage, clock, settings.currency, settings.ocpi_country_code,
+                             settings.ocpi_party_id)
+    commands = CommandService(storage, clock, gateway)
     services = Services(
         storage=storage,
         clock=clock,
         stations=stations,
-        transactions=TransactionService(storage, clock, stations),
-        commands=CommandService(storage, clock, gateway),
+        transactions=TransactionService(storage, clock, stations, billing),
+        commands=commands,
         station_admin=StationAdminService(storage, clock, gateway),
         tokens=TokenService(storage),
         locations=LocationService(storage),
@@ -90,11 +101,16 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
         data_transfer=DataTransferRegistry(),
         certificates=CertificateService(storage, clock, settings.data_dir,
                                         settings.certificate_validity_days),
-        transaction_events=TransactionEventService(storage, clock),
+        transaction_events=TransactionEventService(storage, clock, billing),
         reports=StationReportService(storage, clock),
         ev_charging_needs=EvChargingNeedsService(storage, clock),
-        costs=NoCostProvider(),
+        costs=billing,
         iso15118=Iso15118Service.from_settings(settings, clock),
+        tariffs=TariffService(storage, clock, settings.ocpi_country_code, settings.ocpi_party_id),
+        price_feeds=PriceFeedService(storage, clock),
+        billing=billing,
+        cost_display=CostDisplayService(storage, clock, billing, commands,
+                                        settings.cost_update_interval_s),
     )
     token_hash = await _admin_token_hash(storage, settings)
     return Container(settings, services, gateway, load_adapters(), token_hash)

@@ -20,6 +20,7 @@ from websockets.typing import Subprotocol
 
 from tests.support.server import RunningServer, run_server, test_settings
 from tests.support.station16 import connect16
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from volthub.domain.enums import Admission
 
 T0 = "2026-01-01T10:00:00Z"
@@ -58,7 +59,7 @@ async def refused_status(
 
 async def heartbeat(ws: ClientConnection, message_id: str = "hb") -> Any:
     await ws.send(json.dumps([2, message_id, "Heartbeat", {}]))
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout=ANSWER_TIMEOUT_S))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
@@ -278,7 +279,7 @@ async def test_second_connection_replaces_the_first_after_it_authenticates(
             # Commands now go to the second connection.
             command = asyncio.create_task(server.api.post(
                 "/stations/CP-TWICE/commands/reset", json={"type": "soft"}))
-            frame = json.loads(await asyncio.wait_for(second.recv(), timeout=10))
+            frame = json.loads(await asyncio.wait_for(second.recv(), timeout=ANSWER_TIMEOUT_S))
             assert frame[0] == 2 and frame[2] == "Reset"
             await second.send(json.dumps([3, frame[1], {"status": "Accepted"}]))
             assert (await command).status_code == 200

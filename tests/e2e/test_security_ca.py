@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.support.server import RunningServer
 from tests.support.station16 import connect16
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from tests.support.tls_pki import client_context, csr_pem, key_pem, new_key
 from tests.support.tls_server import TlsEnv, heartbeat, open_ws
 
@@ -52,7 +53,7 @@ def verify_chain(chain: str, ca: x509.Certificate, station_id: str) -> x509.Cert
 
 
 async def recv(ws: ClientConnection) -> list[Any]:
-    frame: list[Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    frame: list[Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=ANSWER_TIMEOUT_S))
     return frame
 
 

@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
 from tests.support.server import RunningServer, run_server, test_settings
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from volthub.domain.enums import Admission
 
 T0 = "2026-01-01T10:00:00Z"
@@ -34,7 +35,7 @@ class RawStation:
         await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
 
     async def recv(self) -> Any:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout=10))
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout=ANSWER_TIMEOUT_S))
 
     async def call(self, action: str, payload: dict[str, Any],
                    message_id: str | None = None) -> Any:

@@ -32,6 +32,7 @@ from websockets.typing import Subprotocol
 
 from tests.support.server import RunningServer, run_server, test_settings
 from tests.support.station2x import VERSIONS
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from volthub.domain.enums import Admission
 
 T0 = "2026-01-01T10:00:00Z"
@@ -65,7 +66,7 @@ class RawStation:
         await self.ws.send(json.dumps(frame))
 
     async def recv(self) -> Any:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout=10))
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout=ANSWER_TIMEOUT_S))
 
     async def call(self, action: str, payload: Any, message_id: str | None = None) -> Any:
         if message_id is None:

@@ -15,6 +15,8 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection
 
+from tests.support.timeouts import ANSWER_TIMEOUT_S
+
 
 class TestStation16(ChargePoint):  # type: ignore[misc]
     """Answers every CSMS call with `answers[action]` (a dict) and records what it got."""
@@ -22,7 +24,7 @@ class TestStation16(ChargePoint):  # type: ignore[misc]
     __test__ = False  # not a pytest class
 
     def __init__(self, station_id: str, connection: ClientConnection) -> None:
-        super().__init__(station_id, connection, response_timeout=10)
+        super().__init__(station_id, connection, response_timeout=ANSWER_TIMEOUT_S)
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.answers: dict[str, dict[str, Any]] = {}
         # Optional behaviour (off by default): the payloads exactly as sent (camelCase), a delay

@@ -16,6 +16,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.v21 import ChargePoint
 from websockets.asyncio.client import ClientConnection
 
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from volthub.ocpp import schemas
 
 VERSIONS = ("2.0.1", "2.1")
@@ -51,7 +52,7 @@ class TestStation2x(ChargePoint):  # type: ignore[misc]
     __test__ = False  # not a pytest class
 
     def __init__(self, station_id: str, connection: ClientConnection, version: str) -> None:
-        super().__init__(station_id, connection, response_timeout=10)
+        super().__init__(station_id, connection, response_timeout=ANSWER_TIMEOUT_S)
         self._ocpp_version = version
         self.version = version
         self.received: list[tuple[str, dict[str, Any]]] = []  # camelCase, as sent

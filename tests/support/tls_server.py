@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from tests.support.server import RunningServer, run_server, test_settings
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from tests.support.tls_pki import TestCA, client_context
 
 PASSWORD = "s3cret-passw0rd-16"
@@ -70,7 +71,7 @@ async def open_ws(server: RunningServer, station_id: str, context: ssl.SSLContex
 
 async def heartbeat(ws: ClientConnection) -> Any:
     await ws.send(json.dumps([2, "hb", "Heartbeat", {}]))
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout=ANSWER_TIMEOUT_S))
 
 
 async def refused(server: RunningServer, station_id: str, context: ssl.SSLContext | None,

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from volthub.api import certificates, commands, id_tokens, locations, stations, transactions
+from volthub.api import (
+    cdrs,
+    certificates,
+    commands,
+    id_tokens,
+    locations,
+    price_feeds,
+    stations,
+    tariffs,
+    transactions,
+)
 from volthub.api.deps import require_admin
 
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
-    for module in (stations, commands, id_tokens, transactions, locations, certificates):
+    for module in (stations, commands, id_tokens, transactions, locations, certificates,
+                   tariffs, price_feeds, cdrs):
         router.include_router(module.router)
     return router

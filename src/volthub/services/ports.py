@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from volthub.domain.commands import Command
-from volthub.domain.model import JsonObject, LocalListEntry
+from volthub.domain.model import JsonObject, LocalListEntry, Transaction
 
 
 class Clock(Protocol):
@@ -91,4 +91,20 @@ class NoCostProvider:
         return None
 
     async def running_cost(self, transaction_id: int) -> Decimal | None:
+        return None
+
+
+class SessionListener(Protocol):
+    """Told when a transaction starts and ends (billing fixes the tariff, issues the CDR)."""
+
+    async def session_started(self, txn: Transaction) -> None: ...
+
+    async def session_ended(self, txn: Transaction) -> None: ...
+
+
+class NoSessionListener:
+    async def session_started(self, txn: Transaction) -> None:
+        return None
+
+    async def session_ended(self, txn: Transaction) -> None:
         return None

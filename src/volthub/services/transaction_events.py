@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,10 +14,12 @@ from volthub.domain.model import (
     Transaction,
     TransactionEventRecord,
 )
+from volthub.pricing.timeline import charge_state_from_ocpp
 from volthub.services.authorization import authorize
-from volthub.services.ports import Clock
+from volthub.services.ports import Clock, NoSessionListener, SessionListener
 from volthub.storage.interface import Repositories, Storage
 
+log = logging.getLogger("volthub.transactions")
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 # Trigger reasons under which an idToken in a later event is the token that ended the session
 # (2.0.1 E06/E07: the stop token), not the one that started it.
@@ -77,9 +80,11 @@ def _meter_stop(readings: Sequence[MeterReading]) -> int | None:
 class TransactionEventService:
     """Applies TransactionEvents to transactions; every fact the station reports is kept."""
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, clock: Clock,
+                 listener: SessionListener | None = None) -> None:
         self.storage = storage
         self.clock = clock
+        self.listener: SessionListener = listener or NoSessionListener()
 
     async def apply(self, station_id: str, event: TransactionEventInput) -> TransactionEventResult:
         now = self.clock()
@@ -104,6 +109,10 @@ class TransactionEventService:
                 await self._merge(repos, txn, event, auth)
             if event.readings:
                 await repos.insert_readings(station_id, txn.evse_id, txn.id, event.readings)
+            if event.charging_state is not None and \
+                    charge_state_from_ocpp(event.charging_state) is not None:
+                # Kept per event (not only the latest): TIME vs PARKING_TIME over the session.
+                await repos.insert_charge_state(txn.id, event.timestamp, event.charging_state)
             if event.event_type == "Ended" and txn.status is TransactionStatus.ACTIVE:
                 await self._end(repos, txn, event)
             missing: tuple[int, ...] = ()
@@ -115,7 +124,25 @@ class TransactionEventService:
                 missing = tuple(n for n in range(event.seq_no) if n not in seen)
             return TransactionEventResult(txn, auth, duplicate=False, missing_seq_nos=missing)
 
-        return await self.storage.write(op)
+        result = await self.storage.write(op)
+        if not result.duplicate:
+            await self._tell_listener(event, result)
+        return result
+
+    async def _tell_listener(self, event: TransactionEventInput,
+                             result: TransactionEventResult) -> None:
+        txn = result.transaction
+        try:
+            if event.event_type == "Started":
+                await self.listener.session_started(txn)
+            if txn.status is TransactionStatus.COMPLETED and event.event_type == "Ended" \
+                    and not result.missing_seq_nos:
+                # With events still missing the CDR waits for the sweep, so that late
+                # (offline-queued) readings are in it.
+                await self.listener.session_ended(txn)
+        except Exception:
+            log.exception(
+                "billing hook failed", extra={"transaction_id": txn.id})
 
     async def _create(
         self, repos: Repositories, station_id: str, event: TransactionEventInput,

@@ -12,7 +12,7 @@ from volthub.domain.enums import AuthStatus, ReservationStatus, TransactionStatu
 from volthub.domain.errors import OwnershipViolation
 from volthub.domain.model import Authorization, MeterReading, Transaction
 from volthub.services.authorization import authorize
-from volthub.services.ports import Clock
+from volthub.services.ports import Clock, NoSessionListener, SessionListener
 from volthub.services.stations import StationService
 from volthub.storage.interface import Repositories, Storage
 
@@ -49,10 +49,12 @@ async def _foreign_transaction(
 class TransactionService:
     """Records what stations report about transactions; facts are recorded, never fought."""
 
-    def __init__(self, storage: Storage, clock: Clock, stations: StationService) -> None:
+    def __init__(self, storage: Storage, clock: Clock, stations: StationService,
+                 listener: SessionListener | None = None) -> None:
         self.storage = storage
         self.clock = clock
         self.stations = stations
+        self.listener: SessionListener = listener or NoSessionListener()
 
     async def start(
         self,
@@ -108,7 +110,12 @@ class TransactionService:
                     await repos.update_reservation_status(reservation_id, ReservationStatus.USED)
             return StartResult(txn, auth)
 
-        return await self.storage.write(op)
+        result = await self.storage.write(op)
+        try:
+            await self.listener.session_started(result.transaction)
+        except Exception:
+            log.exception("session start not priced", extra={"station_id": station_id})
+        return result
 
     async def stop(
         self,
@@ -160,6 +167,8 @@ class TransactionService:
         except OwnershipViolation:
             await self._ownership_violation(station_id, reference, "StopTransaction")
             raise
+        if result.transaction is not None and not result.duplicate:
+            await self.listener.session_ended(result.transaction)
         if result.transaction is None:
             log.warning("stop for unknown transaction", extra={"station_id": station_id,
                                                                "reference": reference})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from volthub.domain.enums import AuthStatus
 from volthub.domain.model import JsonObject
 from volthub.ocpp import security
 from volthub.ocpp.context import Handler, StationContext, drop_none, format_time, parse_time
@@ -23,12 +24,22 @@ async def heartbeat(ctx: StationContext, p: JsonObject) -> JsonObject:
 
 
 async def status_notification(ctx: StationContext, p: JsonObject) -> JsonObject:
-    await ctx.services.stations.status_changed(inbound.connector_state(ctx.station_id, p, ctx.now()))
+    state = inbound.connector_state(ctx.station_id, p, ctx.now())
+    await ctx.services.stations.status_changed(state)
+    # Charging vs SuspendedEV during a transaction decides TIME vs PARKING_TIME.
+    await ctx.services.billing.connector_status(state)
     return {}
 
 
 async def authorize(ctx: StationContext, p: JsonObject) -> JsonObject:
     auth = await ctx.services.authorize(p["idTag"])
+    if auth.status is AuthStatus.ACCEPTED:
+        id_tag = p["idTag"]
+
+        async def show_price() -> None:
+            await ctx.services.cost_display.authorized_16(ctx.station_id, None, id_tag)
+
+        ctx.after_reply(show_price)
     return {"idTagInfo": inbound.id_tag_info(auth)}
 
 
@@ -50,6 +61,13 @@ async def stop_transaction(ctx: StationContext, p: JsonObject) -> JsonObject:
         ctx.station_id, str(p["transactionId"]), p["meterStop"],
         parse_time(p["timestamp"]) or ctx.now(), p.get("reason", "Local"), p.get("idTag"), readings,
     )
+    if result.transaction is not None and not result.duplicate:
+        reference = str(p["transactionId"])
+
+        async def final_cost() -> None:
+            await ctx.services.cost_display.stopped_16(ctx.station_id, reference)
+
+        ctx.after_reply(final_cost)
     return drop_none({"idTagInfo": inbound.id_tag_info(result.authorization)
                       if result.authorization else None})
 
@@ -60,6 +78,13 @@ async def meter_values(ctx: StationContext, p: JsonObject) -> JsonObject:
         ctx.station_id, p["connectorId"], str(txn) if txn is not None else None,
         inbound.readings(p["meterValue"]),
     )
+    if txn is not None:
+        reference = str(txn)
+
+        async def running_cost() -> None:
+            await ctx.services.cost_display.metered_16(ctx.station_id, reference, ctx.now())
+
+        ctx.after_reply(running_cost)
     return {}
 
 

@@ -61,9 +61,18 @@ async def transaction_event(ctx: StationContext, p: JsonObject) -> JsonObject:
         # E01-E03: idTokenInfo only when the request carried an idToken.
         answer["idTokenInfo"] = inbound.id_token_info(result.authorization)
     if event.event_type == "Ended":
+        # I03: the final cost incl. VAT (the CDR's), 0.00 for a free session; omitted when
+        # the session is not priced.
         cost = await ctx.services.costs.running_cost(result.transaction.id)
         if cost is not None:
             answer["totalCost"] = float(cost)
+    elif event.event_type == "Updated" and event.readings and not result.duplicate:
+        txn = result.transaction
+
+        async def cost_updated() -> None:
+            await ctx.services.cost_display.updated_2x(ctx.station_id, txn)
+
+        ctx.after_reply(cost_updated)
     if result.missing_seq_nos:
         reference = event.reference
 

@@ -41,6 +41,8 @@ from volthub.domain.model import (
     TransactionEventRecord,
 )
 from volthub.storage.sql import tables as t
+from volthub.storage.sql.base import utc as _utc
+from volthub.storage.sql.billing import SqlBillingRepositories
 
 IDENTITY_FIELDS = tuple(StationIdentity.__slots__)
 
@@ -50,13 +52,6 @@ _CERTIFICATE_FIELDS = (
     "certificate_chain", "serial_number", "valid_from", "valid_to", "delivery_status",
     "delivered_at",
 )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def _station(row: Row[Any]) -> Station:
@@ -170,7 +165,7 @@ def _location(row: Row[Any]) -> Location:
     return Location(**m)
 
 
-class SqlRepositories:
+class SqlRepositories(SqlBillingRepositories):
     """The storage contract implemented with SQLAlchemy Core for SQLite and PostgreSQL."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -198,12 +193,6 @@ class SqlRepositories:
                         charging_state=func.coalesce(bindparam("b_state"), c.charging_state)),
                 [{"b_id": txn_id, **fields} for txn_id, fields in progress.items()],
             )
-
-    async def _count(self, table: Any, *where: Any) -> int:
-        stmt = select(func.count()).select_from(table)
-        if where:
-            stmt = stmt.where(*where)
-        return int((await self.conn.execute(stmt)).scalar_one())
 
     # stations -------------------------------------------------------------------------
     async def get_station(self, station_id: str) -> Station | None:

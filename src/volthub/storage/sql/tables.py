@@ -341,3 +341,99 @@ station_reports = Table(
     Column("payload", JSON, nullable=False),
     Index("ix_station_reports_station_action", "station_id", "action", "id"),
 )
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    # The OCPI 2.2.1 Tariff as a document; the columns beside it are what queries filter on.
+    Column("id", String(36), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("type", String(20)),
+    Column("start_date_time", UtcDateTime),
+    Column("end_date_time", UtcDateTime),
+    Column("last_updated", UtcDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+)
+
+tariff_assignments = Table(
+    "tariff_assignments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tariff_id", String(36), ForeignKey("tariffs.id"), nullable=False),
+    Column("location_id", String(36)),
+    Column("station_id", String(64)),
+    Column("evse_id", Integer),
+    Column("group_id", String(255)),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_tariff_assignments_tariff", "tariff_id"),
+)
+
+price_feeds = Table(
+    "price_feeds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source_url", Text),
+    Column("poll_interval_s", Integer),
+    Column("last_fetched_at", UtcDateTime),
+    Column("last_error", Text),
+)
+
+price_feed_prices = Table(
+    "price_feed_prices",
+    metadata,
+    Column("feed_id", String(36), ForeignKey("price_feeds.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("starts_at", UtcDateTime, primary_key=True),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("price", String(40), nullable=False),  # Decimal text: exact, on every database
+)
+
+transaction_pricing = Table(
+    "transaction_pricing",
+    metadata,
+    # The tariff (and series prices) a session was priced with, fixed at its start.
+    Column("transaction_id", BigInteger, primary_key=True),
+    Column("tariff_id", String(36), nullable=False),
+    Column("tariff", JSON, nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("series", JSON, nullable=False),
+    Column("priced_at", UtcDateTime, nullable=False),
+)
+
+charge_states = Table(
+    "charge_states",
+    metadata,
+    # Charging / parking changes during a transaction (1.6 StatusNotification, 2.x
+    # chargingState): the session timeline the cost engine prices TIME vs PARKING_TIME on.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("transaction_id", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("state", String(20), nullable=False),
+    Index("ix_charge_states_transaction", "transaction_id", "at"),
+)
+
+cdrs = Table(
+    "cdrs",
+    metadata,
+    # Insert-only: a CDR is never updated; a correction is a credit CDR (mod_cdrs §Credit).
+    Column("id", String(39), primary_key=True),
+    Column("transaction_id", BigInteger),
+    Column("station_id", String(64), nullable=False),
+    Column("location_id", String(36)),
+    Column("id_token", String(255)),
+    Column("start_date_time", UtcDateTime, nullable=False),
+    Column("end_date_time", UtcDateTime, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_cost_excl_vat", String(40), nullable=False),
+    Column("total_cost_incl_vat", String(40), nullable=False),
+    Column("total_energy_kwh", String(40), nullable=False),
+    Column("credit", Boolean, nullable=False, default=False),
+    Column("credit_reference_id", String(39)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+    Index("ix_cdrs_transaction", "transaction_id"),
+    Index("ix_cdrs_end", "end_date_time"),
+)
