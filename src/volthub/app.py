@@ -17,6 +17,7 @@ from starlette.routing import WebSocketRoute
 from volthub.api.errors import install_error_handlers
 from volthub.api.router import build_router
 from volthub.config import Settings
+from volthub.ocpi.app import create_ocpi_app
 from volthub.ocpp.endpoint import ocpp_endpoint
 from volthub.services.ports import Clock, utc_now
 from volthub.storage.interface import Repositories
@@ -67,6 +68,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
             extra.state.container = container
         housekeeping = asyncio.create_task(_housekeeping(container))
         billing = asyncio.create_task(_billing(container))
+        outbox = asyncio.create_task(container.roaming.outbox.run(), name="ocpi-outbox")
         app.state.ready = True
         log.info("volthub ready", extra={"database": container.services.storage.engine.url
                                           .render_as_string(hide_password=True)})
@@ -76,6 +78,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
             app.state.ready = False
             housekeeping.cancel()
             billing.cancel()
+            outbox.cancel()
             await close_container(container)
             log.info("volthub stopped")
 
@@ -92,6 +95,9 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     install_error_handlers(app)
     app.include_router(build_router())
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_endpoint)
+    ocpi_app = create_ocpi_app()
+    app.state.extra_apps.append(ocpi_app)
+    app.mount("/ocpi", ocpi_app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

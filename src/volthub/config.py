@@ -50,6 +50,15 @@ class Settings:
     ocpi_party_id: str = "VHB"
     cost_update_interval_s: float = 60.0
     cdr_sweep_interval_s: float = 60.0
+    # OCPI (issue 5): the base URL partners reach us at (default: the URL a request came to),
+    # our name and roles in credentials, partner call timeout and outbox retry policy.
+    public_url: str | None = None
+    ocpi_name: str = "volthub"
+    ocpi_roles: str = "CPO,EMSP"
+    ocpi_timeout_s: float = 15.0
+    ocpi_retry_base_s: float = 2.0
+    ocpi_retry_max_s: float = 300.0
+    ocpi_offline_after_failures: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

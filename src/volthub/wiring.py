@@ -9,6 +9,10 @@ from datetime import datetime
 
 from volthub.config import Settings
 from volthub.domain.model import Authorization
+from volthub.ocpi.client import OcpiClient
+from volthub.ocpi.outbox import Outbox
+from volthub.ocpi.registration import OcpiIdentity
+from volthub.ocpi.roaming import Roaming
 from volthub.ocpp.gateway import Gateway
 from volthub.ocpp.versions import VersionAdapter, load_adapters
 from volthub.services.authorization import authorize
@@ -74,6 +78,7 @@ class Container:
     gateway: Gateway
     adapters: dict[str, VersionAdapter]
     admin_token_sha256: str
+    roaming: Roaming
 
 
 async def build_container(settings: Settings, clock: Clock = utc_now) -> Container:
@@ -113,7 +118,19 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
                                         settings.cost_update_interval_s),
     )
     token_hash = await _admin_token_hash(storage, settings)
-    return Container(settings, services, gateway, load_adapters(), token_hash)
+    return Container(settings, services, gateway, load_adapters(), token_hash,
+                     build_roaming(settings, storage, clock))
+
+
+def build_roaming(settings: Settings, storage: SqlStorage, clock: Clock) -> Roaming:
+    identity = OcpiIdentity(
+        country_code=settings.ocpi_country_code.upper(), party_id=settings.ocpi_party_id.upper(),
+        name=settings.ocpi_name,
+        roles=tuple(r.strip().upper() for r in settings.ocpi_roles.split(",") if r.strip()))
+    client = OcpiClient(settings.ocpi_timeout_s)
+    outbox = Outbox(storage, clock, client, identity, settings.ocpi_retry_base_s,
+                    settings.ocpi_retry_max_s, settings.ocpi_offline_after_failures)
+    return Roaming(storage, clock, identity, settings.public_url, client, outbox)
 
 
 async def _admin_token_hash(storage: SqlStorage, settings: Settings) -> str:
@@ -133,4 +150,5 @@ async def _admin_token_hash(storage: SqlStorage, settings: Settings) -> str:
 async def close_container(container: Container) -> None:
     await container.gateway.close_all(1001, "server shutting down")
     await container.services.iso15118.aclose()
+    await container.roaming.aclose()
     await container.services.storage.close()

@@ -10,6 +10,7 @@ from volthub.api import (
     commands,
     id_tokens,
     locations,
+    ocpi_partners,
     price_feeds,
     stations,
     tariffs,
@@ -21,6 +22,6 @@ from volthub.api.deps import require_admin
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
     for module in (stations, commands, id_tokens, transactions, locations, certificates,
-                   tariffs, price_feeds, cdrs):
+                   tariffs, price_feeds, cdrs, ocpi_partners):
         router.include_router(module.router)
     return router

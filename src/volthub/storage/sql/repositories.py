@@ -43,6 +43,7 @@ from volthub.domain.model import (
 from volthub.storage.sql import tables as t
 from volthub.storage.sql.base import utc as _utc
 from volthub.storage.sql.billing import SqlBillingRepositories
+from volthub.storage.sql.roaming import SqlRoamingRepositories
 
 IDENTITY_FIELDS = tuple(StationIdentity.__slots__)
 
@@ -165,7 +166,7 @@ def _location(row: Row[Any]) -> Location:
     return Location(**m)
 
 
-class SqlRepositories(SqlBillingRepositories):
+class SqlRepositories(SqlBillingRepositories, SqlRoamingRepositories):
     """The storage contract implemented with SQLAlchemy Core for SQLite and PostgreSQL."""
 
     def __init__(self, conn: AsyncConnection) -> None:

@@ -437,3 +437,81 @@ cdrs = Table(
     Index("ix_cdrs_transaction", "transaction_id"),
     Index("ix_cdrs_end", "end_date_time"),
 )
+
+# OCPI roaming (issue 5) ---------------------------------------------------------------------
+ocpi_partners = Table(
+    "ocpi_partners",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("status", String(16), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("versions_url", String(512)),
+    Column("version", String(16)),
+    Column("endpoints", JSON, nullable=False),
+    Column("token_out", String(255)),
+    Column("token_in_sha256", String(64), unique=True),
+    Column("sends_plain_token", Boolean, nullable=False, default=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+ocpi_outbox = Table(
+    "ocpi_outbox",
+    metadata,
+    # Pushes stored before they are sent (issue 5: durable outbox); delivered in id order per
+    # (partner, object_key).
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("partner_id", BigInteger, nullable=False),
+    Column("module", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("body", JSON),
+    Column("object_key", String(255), nullable=False),
+    Column("to_country_code", String(2)),
+    Column("to_party_id", String(3)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("failed", Boolean, nullable=False, default=False),
+    Index("ix_ocpi_outbox_pending", "delivered_at", "failed", "next_attempt_at"),
+)
+
+ocpi_objects = Table(
+    "ocpi_objects",
+    metadata,
+    # OCPI objects partners pushed to us or we pulled (their locations, sessions, CDRs, tariffs;
+    # their drivers' tokens), as documents.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("module", String(32), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("partner_id", BigInteger),
+    Column("last_updated", UtcDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("module", "country_code", "party_id", "object_id",
+                     name="uq_ocpi_objects_key"),
+    Index("ix_ocpi_objects_uid", "module", "object_id"),
+)
+
+ocpi_authorizations = Table(
+    "ocpi_authorizations",
+    metadata,
+    # Real-time authorizations of roaming tokens and START_SESSION grants (mod_tokens
+    # §Real-time authorization, mod_commands StartSession.authorization_reference).
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("uid", String(36), nullable=False),
+    Column("allowed", String(16), nullable=False),
+    Column("authorization_reference", String(36)),
+    Column("location_id", String(36)),
+    Column("evse_uid", String(36)),
+    Column("partner_id", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("extra", JSON, nullable=False),
+    Index("ix_ocpi_authorizations_uid", "uid", "created_at"),
+)
