@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from volthub.config import Settings
 from volthub.domain.model import Authorization
 from volthub.ocpi.client import OcpiClient
+from volthub.ocpi.hooks import OcpiPushes
 from volthub.ocpi.outbox import Outbox
 from volthub.ocpi.registration import OcpiIdentity
 from volthub.ocpi.roaming import Roaming
@@ -22,6 +23,7 @@ from volthub.services.commands import CommandService
 from volthub.services.cost_display import CostDisplayService
 from volthub.services.data_transfer import DataTransferRegistry
 from volthub.services.ev_charging_needs import EvChargingNeedsService
+from volthub.services.events import DomainEvents
 from volthub.services.iso15118 import Iso15118Service
 from volthub.services.locations import LocationService
 from volthub.services.passwords import hash_token
@@ -65,6 +67,7 @@ class Services:
     price_feeds: PriceFeedService
     billing: BillingService
     cost_display: CostDisplayService
+    events: DomainEvents = field(default_factory=DomainEvents)
 
     async def authorize(self, id_token: str, at: datetime | None = None) -> Authorization:
         now = at or self.clock()
@@ -118,8 +121,15 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
                                         settings.cost_update_interval_s),
     )
     token_hash = await _admin_token_hash(storage, settings)
-    return Container(settings, services, gateway, load_adapters(), token_hash,
-                     build_roaming(settings, storage, clock))
+    roaming = build_roaming(settings, storage, clock)
+    events = DomainEvents()
+    for service in (services.stations, services.locations, services.tokens, services.tariffs,
+                    services.transactions, services.transaction_events, services.billing):
+        service.events = events
+    services.events = events
+    events.subscribe(OcpiPushes(roaming, services))
+    roaming.services = services
+    return Container(settings, services, gateway, load_adapters(), token_hash, roaming)
 
 
 def build_roaming(settings: Settings, storage: SqlStorage, clock: Clock) -> Roaming:
@@ -148,6 +158,7 @@ async def _admin_token_hash(storage: SqlStorage, settings: Settings) -> str:
 
 
 async def close_container(container: Container) -> None:
+    await container.services.events.close()
     await container.gateway.close_all(1001, "server shutting down")
     await container.services.iso15118.aclose()
     await container.roaming.aclose()

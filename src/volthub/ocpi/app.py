@@ -14,7 +14,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from volthub.api.errors import describe_validation_errors
 from volthub.domain import errors
 from volthub.ocpi.envelope import OcpiError, OcpiStatus, envelope
-from volthub.ocpi.modules import credentials, versions
+from volthub.ocpi.modules import (
+    cpo_cdrs,
+    cpo_chargingprofiles,
+    cpo_commands,
+    cpo_hubclientinfo,
+    cpo_locations,
+    cpo_sessions,
+    cpo_tariffs,
+    cpo_tokens,
+    credentials,
+    emsp_cdrs,
+    emsp_commands,
+    emsp_locations,
+    emsp_sessions,
+    emsp_tariffs,
+    emsp_tokens,
+    versions,
+)
 
 log = logging.getLogger("volthub.ocpi")
 
@@ -23,6 +40,12 @@ def create_ocpi_app() -> FastAPI:
     app = FastAPI(title="volthub OCPI 2.2.1", openapi_url=None, docs_url=None, redoc_url=None)
     for module in (versions, credentials):
         app.include_router(module.router)
+    for module in (cpo_locations, cpo_sessions, cpo_cdrs, cpo_tariffs, cpo_tokens, cpo_commands,
+                   cpo_chargingprofiles, cpo_hubclientinfo):
+        app.include_router(module.router, prefix="/cpo/2.2.1")
+    for module in (emsp_locations, emsp_sessions, emsp_cdrs, emsp_tariffs, emsp_tokens,
+                   emsp_commands):
+        app.include_router(module.router, prefix="/emsp/2.2.1")
     _install_error_handlers(app)
 
     @app.middleware("http")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from volthub.domain.roaming import Partner, PartnerStatus
 from volthub.ocpi.client import OcpiClient
 from volthub.ocpi.outbox import Outbox
 from volthub.ocpi.registration import OcpiIdentity, Registration
 from volthub.services.ports import Clock
 from volthub.storage.interface import Storage
+
+if TYPE_CHECKING:
+    from volthub.wiring import Services
 
 # Statuses of a partner we push to: OFFLINE ones too (pushes wait in the outbox for them).
 REACHABLE = (PartnerStatus.CONNECTED, PartnerStatus.OFFLINE)
@@ -25,6 +30,12 @@ class Roaming:
         self.client = client
         self.outbox = outbox
         self.registration = Registration(storage, clock, client, identity)
+        # Set by the composition root once the services exist (modules call them).
+        self.services: Services | None = None
+
+    def require_services(self) -> Services:
+        assert self.services is not None, "roaming used before wiring finished"
+        return self.services
 
     async def note_plain_token(self, partner_id: int) -> None:
         """A peer authenticated with an unencoded token: accepted, remembered (and mirrored in

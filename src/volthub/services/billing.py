@@ -27,6 +27,7 @@ from volthub.pricing.timeline import (
     charge_state_from_ocpp,
     linear_energy_wh,
 )
+from volthub.services.events import DomainEvents
 from volthub.services.ports import Clock
 from volthub.services.tariffs import resolve_tariff
 from volthub.storage.interface import Repositories, Storage
@@ -128,6 +129,7 @@ class BillingService:
         self.currency = currency
         self.country_code = country_code
         self.party_id = party_id
+        self.events = DomainEvents()
 
     # -- the session's snapshot ----------------------------------------------------------
     async def _snapshot(self, repos: Repositories, txn: Transaction) -> TransactionPricing | None:
@@ -262,7 +264,10 @@ class BillingService:
             created = await repos.insert_cdr(record)
             return CdrIssue(record, created)
 
-        return await self.storage.write(op)
+        issue = await self.storage.write(op)
+        if issue is not None and issue.created:
+            self.events.emit("cdr_issued", issue.record)
+        return issue
 
     async def session_ended(self, txn: Transaction) -> None:
         try:
@@ -313,7 +318,11 @@ class BillingService:
                 await repos.insert_cdr(replacement)
             return credit, replacement
 
-        return await self.storage.write(op)
+        credit, replacement = await self.storage.write(op)
+        self.events.emit("cdr_issued", credit)
+        if replacement is not None:
+            self.events.emit("cdr_issued", replacement)
+        return credit, replacement
 
     def _credit_of(self, original: CdrRecord, credit_id: str, remark: str | None) -> CdrRecord:
         ocpi = dict(original.document["ocpi"])

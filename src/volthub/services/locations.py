@@ -7,6 +7,7 @@ from typing import Any
 
 from volthub.domain.errors import Conflict, NotFound
 from volthub.domain.model import Location
+from volthub.services.events import DomainEvents
 from volthub.storage.interface import Repositories, Storage
 
 
@@ -15,6 +16,7 @@ class LocationService:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self.events = DomainEvents()
 
     async def get(self, location_id: str) -> Location:
         location = await self.storage.read(lambda r: r.get_location(location_id))
@@ -32,6 +34,7 @@ class LocationService:
             await repos.insert_location(location)
 
         await self.storage.write(op)
+        self.events.emit("location_changed", location.id)
         return await self.get(location.id)
 
     async def update(self, location_id: str, fields: dict[str, Any]) -> Location:
@@ -40,4 +43,5 @@ class LocationService:
                 raise NotFound(f"location {location_id!r} not found")
 
         await self.storage.write(op)
+        self.events.emit("location_changed", location_id)
         return await self.get(location_id)

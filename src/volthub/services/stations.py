@@ -8,6 +8,7 @@ from datetime import datetime
 from volthub.domain.enums import Admission, RegistrationStatus
 from volthub.domain.model import ConnectorState, SecurityEvent, Station, StationIdentity
 from volthub.services import security_profile
+from volthub.services.events import DomainEvents
 from volthub.services.ports import Clock
 from volthub.storage.interface import Repositories, Storage
 
@@ -45,6 +46,7 @@ class StationService:
         self.admission = admission
         self.heartbeat_interval_s = heartbeat_interval_s
         self.boot_retry_interval_s = boot_retry_interval_s
+        self.events = DomainEvents()
 
     async def admit(
         self, station_id: str, basic_auth: tuple[str, str | bytes] | None, secure_transport: bool,
@@ -153,6 +155,7 @@ class StationService:
 
     async def status_changed(self, state: ConnectorState) -> None:
         await self.storage.write(lambda r: r.upsert_connector_status(state))
+        self.events.emit("connector_status", state)
 
     async def record_station_status(self, station_id: str, field: str, status: str) -> None:
         """Firmware, diagnostics and log upload progress, as last reported."""

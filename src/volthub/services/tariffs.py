@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from volthub.domain.billing import TariffAssignment
 from volthub.domain.errors import Conflict, InvalidInput, NotFound
 from volthub.domain.tariffs import Tariff, TariffType
+from volthub.services.events import DomainEvents
 from volthub.services.ports import Clock
 from volthub.storage.interface import Repositories, Storage
 
@@ -59,6 +60,7 @@ class TariffService:
         self.clock = clock
         self.country_code = country_code
         self.party_id = party_id
+        self.events = DomainEvents()
 
     def _owned(self, tariff: Tariff) -> Tariff:
         return tariff.model_copy(update={
@@ -76,7 +78,9 @@ class TariffService:
             await repos.upsert_tariff(owned)
             return owned
 
-        return await self.storage.write(op)
+        result = await self.storage.write(op)
+        self.events.emit("tariff_changed", result.id)
+        return result
 
     async def replace(self, tariff_id: str, tariff: Tariff) -> Tariff:
         """PUT: a new version of the tariff; sessions already started keep their snapshot."""
@@ -89,7 +93,9 @@ class TariffService:
             await repos.upsert_tariff(owned)
             return owned
 
-        return await self.storage.write(op)
+        result = await self.storage.write(op)
+        self.events.emit("tariff_changed", result.id)
+        return result
 
     async def patch(self, tariff_id: str, fields: dict[str, Any]) -> Tariff:
         async def op(repos: Repositories) -> Tariff:
@@ -108,7 +114,9 @@ class TariffService:
             await repos.upsert_tariff(owned)
             return owned
 
-        return await self.storage.write(op)
+        result = await self.storage.write(op)
+        self.events.emit("tariff_changed", result.id)
+        return result
 
     async def delete(self, tariff_id: str) -> None:
         async def op(repos: Repositories) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from volthub.domain.errors import Conflict, NotFound
 from volthub.domain.model import IdToken
+from volthub.services.events import DomainEvents
 from volthub.storage.interface import Repositories, Storage
 
 
@@ -15,6 +16,7 @@ class TokenService:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self.events = DomainEvents()
 
     async def get(self, id_token: str) -> IdToken:
         token = await self.storage.read(lambda r: r.get_token(id_token))
@@ -32,6 +34,7 @@ class TokenService:
             await repos.insert_token(token)
 
         await self.storage.write(op)
+        self.events.emit("token_changed", token.id_token)
         return await self.get(token.id_token)
 
     async def update(self, id_token: str, fields: dict[str, Any]) -> IdToken:
@@ -42,6 +45,7 @@ class TokenService:
                 raise NotFound(f"id_token {id_token!r} not found")
 
         await self.storage.write(op)
+        self.events.emit("token_changed", id_token)
         return await self.get(id_token)
 
     async def delete(self, id_token: str) -> None:
@@ -50,3 +54,4 @@ class TokenService:
                 raise NotFound(f"id_token {id_token!r} not found")
 
         await self.storage.write(op)
+        self.events.emit("token_changed", id_token)

@@ -16,6 +16,7 @@ from volthub.domain.model import (
 )
 from volthub.pricing.timeline import charge_state_from_ocpp
 from volthub.services.authorization import authorize
+from volthub.services.events import DomainEvents
 from volthub.services.ports import Clock, NoSessionListener, SessionListener
 from volthub.storage.interface import Repositories, Storage
 
@@ -85,6 +86,7 @@ class TransactionEventService:
         self.storage = storage
         self.clock = clock
         self.listener: SessionListener = listener or NoSessionListener()
+        self.events = DomainEvents()
 
     async def apply(self, station_id: str, event: TransactionEventInput) -> TransactionEventResult:
         now = self.clock()
@@ -143,6 +145,12 @@ class TransactionEventService:
         except Exception:
             log.exception(
                 "billing hook failed", extra={"transaction_id": txn.id})
+        if event.event_type == "Started":
+            self.events.emit("session_started", txn)
+        elif txn.status is TransactionStatus.COMPLETED and event.event_type == "Ended":
+            self.events.emit("session_ended", txn)
+        elif txn.status is TransactionStatus.ACTIVE:
+            self.events.emit("session_updated", txn)
 
     async def _create(
         self, repos: Repositories, station_id: str, event: TransactionEventInput,

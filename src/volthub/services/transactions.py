@@ -12,6 +12,7 @@ from volthub.domain.enums import AuthStatus, ReservationStatus, TransactionStatu
 from volthub.domain.errors import OwnershipViolation
 from volthub.domain.model import Authorization, MeterReading, Transaction
 from volthub.services.authorization import authorize
+from volthub.services.events import DomainEvents
 from volthub.services.ports import Clock, NoSessionListener, SessionListener
 from volthub.services.stations import StationService
 from volthub.storage.interface import Repositories, Storage
@@ -55,6 +56,7 @@ class TransactionService:
         self.clock = clock
         self.stations = stations
         self.listener: SessionListener = listener or NoSessionListener()
+        self.events = DomainEvents()
 
     async def start(
         self,
@@ -115,6 +117,7 @@ class TransactionService:
             await self.listener.session_started(result.transaction)
         except Exception:
             log.exception("session start not priced", extra={"station_id": station_id})
+        self.events.emit("session_started", result.transaction)
         return result
 
     async def stop(
@@ -169,6 +172,7 @@ class TransactionService:
             raise
         if result.transaction is not None and not result.duplicate:
             await self.listener.session_ended(result.transaction)
+            self.events.emit("session_ended", result.transaction)
         if result.transaction is None:
             log.warning("stop for unknown transaction", extra={"station_id": station_id,
                                                                "reference": reference})
@@ -183,17 +187,19 @@ class TransactionService:
     ) -> None:
         """Store readings, in or outside a transaction; never for another station's transaction."""
 
-        async def op(repos: Repositories) -> None:
-            txn_id = None
+        async def op(repos: Repositories) -> Transaction | None:
+            txn = None
             if reference is not None:
                 txn = await repos.get_transaction_by_reference(station_id, reference)
                 if txn is None and await _foreign_transaction(repos, station_id, reference):
                     raise OwnershipViolation(reference)
-                txn_id = txn.id if txn else None
-            await repos.insert_readings(station_id, evse_id, txn_id, readings)
+            await repos.insert_readings(station_id, evse_id, txn.id if txn else None, readings)
+            return txn
 
         try:
-            await self.storage.write(op)
+            txn = await self.storage.write(op)
+            if txn is not None and txn.status is TransactionStatus.ACTIVE:
+                self.events.emit("session_updated", txn)
         except OwnershipViolation:
             await self._ownership_violation(station_id, reference or "", "MeterValues")
             raise

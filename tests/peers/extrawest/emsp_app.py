@@ -64,6 +64,14 @@ class State:
         return reg["endpoints"].get("endpoints", []), reg["credentials"]["token"]
 
 
+def payload_of(resp: Any) -> Any:
+    """JSON body of an httpx response, or its text when it is not JSON."""
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text
+
+
 def endpoint(endpoints: list[dict[str, Any]], module: str, role: str | None = None) -> str:
     for ep in endpoints:
         if ep.get("identifier") == module and (role is None or ep.get("role") == role):
@@ -236,21 +244,25 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
     @app.post("/debug/register")
     async def debug_register(body: dict[str, str] = Body(...)) -> Any:
         """Act as credentials Sender: register with a CPO given its versions URL and token A."""
-        token_a, token_b = body["token"], str(uuid.uuid4())
+        token_a, token_b, versions = body["token"], str(uuid.uuid4()), body["versions_url"]
         # token B must be valid before the POST: the CPO calls back our versions with it.
-        state.outbound = {"versions_url": body["versions_url"], "token_b": token_b, "token": None}
-        state.outbound["endpoints"] = []
-        async with httpx.AsyncClient(timeout=10) as client:
-            resp = await client.get(body["versions_url"], headers=ocpi_headers(token_a))
-            details_url = next(v["url"] for v in resp.json()["data"] if v["version"] == "2.2.1")
-            resp = await client.get(details_url, headers=ocpi_headers(token_a))
-            endpoints = resp.json()["data"]["endpoints"]
-            cred_url = endpoint(endpoints, "credentials")
-            resp = await client.post(cred_url, headers=ocpi_headers(token_a), json=own_credentials(token_b))
-        answer = resp.json()
-        if resp.status_code != 200 or answer.get("status_code") != 1000:
+        state.outbound = {"versions_url": versions, "token_b": token_b, "token": None, "endpoints": []}
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                resp = await client.get(versions, headers=ocpi_headers(token_a))
+                details_url = next(v["url"] for v in resp.json()["data"] if v["version"] == "2.2.1")
+                resp = await client.get(details_url, headers=ocpi_headers(token_a))
+                endpoints = resp.json()["data"]["endpoints"]
+                cred = own_credentials(token_b)
+                resp = await client.post(
+                    endpoint(endpoints, "credentials"), headers=ocpi_headers(token_a), json=cred
+                )
+            answer = resp.json()
+            if resp.status_code != 200 or answer.get("status_code") != 1000:
+                raise ValueError(f"CPO answered HTTP {resp.status_code}: {answer}")
+        except Exception as exc:
             state.outbound = None
-            raise HTTPException(502, {"cpo_status": resp.status_code, "cpo_body": answer})
+            raise HTTPException(502, f"registration failed: {exc!r}") from exc
         state.outbound.update(token=answer["data"]["token"], endpoints=endpoints, cpo=answer["data"])
         return answer
 
@@ -273,7 +285,7 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
                         headers=ocpi_headers(cpo_token),
                         json=jsonable_encoder(tok),
                     )
-                    pushed.append({"url": target, "status": resp.status_code, "body": resp.json()})
+                    pushed.append({"url": target, "status": resp.status_code, "body": payload_of(resp)})
         return {"held": [t["uid"] for t in tokens], "pushed": pushed}
 
     @app.post("/debug/commands/{command}")
@@ -288,7 +300,7 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
                 headers=ocpi_headers(cpo_token),
                 json=payload,
             )
-        url, result = payload["response_url"], resp.json()
+        url, result = payload["response_url"], payload_of(resp)
         return {"uid": uid, "response_url": url, "status": resp.status_code, "body": result}
 
     return app

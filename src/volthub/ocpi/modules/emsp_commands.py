@@ -1,0 +1,7 @@
+"""OCPI 2.2.1 module emsp role: commands (to be filled)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
