@@ -36,6 +36,10 @@ class Outbox:
         self.retry_max_s = retry_max_s
         self.offline_after_failures = offline_after_failures
         self._wakeup = asyncio.Event()
+        # One delivery round at a time in this process: the background loop and an explicit
+        # deliver_due() must not send the same entry twice. (Several nodes would need a claim
+        # per entry, e.g. SELECT ... FOR UPDATE SKIP LOCKED; one node delivers today.)
+        self._delivering = asyncio.Lock()
 
     async def push(self, partner_id: int, module: str, method: str, path: str, body: Any,
                    object_key: str, to_party: tuple[str, str] | None, role: str = "RECEIVER",
@@ -72,6 +76,10 @@ class Outbox:
 
     async def deliver_due(self) -> int:
         """Send every push whose turn has come; returns how many were delivered."""
+        async with self._delivering:
+            return await self._deliver_rounds()
+
+    async def _deliver_rounds(self) -> int:
         delivered = 0
         # Each round delivers, refuses or defers every entry it fetched, so this ends.
         while due := await self.storage.read(lambda r: r.due_pushes(self.clock(), BATCH)):
