@@ -59,7 +59,8 @@ async def run_server(
     """With TLS settings the server listens for wss:// and https://; `client_ssl` is then what
     the admin API client trusts."""
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on",
+    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_config=None,
+                            lifespan="on",
                             ws_ping_interval=settings.ws_ping_interval_s,
                             ws_ping_timeout=settings.ws_ping_timeout_s,
                             **uvicorn_options(settings))
