@@ -59,6 +59,9 @@ class Settings:
     ocpi_retry_base_s: float = 2.0
     ocpi_retry_max_s: float = 300.0
     ocpi_offline_after_failures: int = 3
+    # eMSP role: Token.whitelist of our id tokens for CPOs (mod_tokens §WhitelistType: ALWAYS,
+    # ALLOWED, ALLOWED_OFFLINE or NEVER).
+    ocpi_token_whitelist: str = "ALLOWED"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -87,6 +90,11 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
                              f"not {value!r}") from exc
     if not isinstance(value, str):
         return value
+    if name == "ocpi_token_whitelist":
+        if value.upper() not in ("ALWAYS", "ALLOWED", "ALLOWED_OFFLINE", "NEVER"):
+            raise ValueError("VOLTHUB_OCPI_TOKEN_WHITELIST must be ALWAYS, ALLOWED, "
+                             f"ALLOWED_OFFLINE or NEVER, not {value!r}")
+        return value.upper()
     if name == "ocpp_port":
         return int(value)
     if isinstance(current, bool):

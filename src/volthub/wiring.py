@@ -14,9 +14,10 @@ from volthub.ocpi.hooks import OcpiPushes
 from volthub.ocpi.outbox import Outbox
 from volthub.ocpi.registration import OcpiIdentity
 from volthub.ocpi.roaming import Roaming
+from volthub.ocpi.tokens_cpo import RealTimeAuthorizer
 from volthub.ocpp.gateway import Gateway
 from volthub.ocpp.versions import VersionAdapter, load_adapters
-from volthub.services.authorization import authorize
+from volthub.services.authorization import ask_emsp, authorize
 from volthub.services.billing import BillingService
 from volthub.services.certificates import CertificateService
 from volthub.services.commands import CommandService
@@ -27,7 +28,7 @@ from volthub.services.events import DomainEvents
 from volthub.services.iso15118 import Iso15118Service
 from volthub.services.locations import LocationService
 from volthub.services.passwords import hash_token
-from volthub.services.ports import Clock, CostProvider, utc_now
+from volthub.services.ports import Clock, CostProvider, RoamingAuthorizer, utc_now
 from volthub.services.price_feeds import PriceFeedService
 from volthub.services.records import RecordService
 from volthub.services.station_admin import StationAdminService
@@ -37,6 +38,7 @@ from volthub.services.tariffs import TariffService
 from volthub.services.tokens import TokenService
 from volthub.services.transaction_events import TransactionEventService
 from volthub.services.transactions import TransactionService
+from volthub.storage.interface import Repositories
 from volthub.storage.sql.database import SqlStorage, create_engine
 from volthub.storage.sql.migrate import upgrade
 
@@ -68,10 +70,25 @@ class Services:
     billing: BillingService
     cost_display: CostDisplayService
     events: DomainEvents = field(default_factory=DomainEvents)
+    # OCPI CPO role: asks eMSPs about their tokens in real time (set by build_container).
+    roaming_authorizer: RoamingAuthorizer | None = None
 
-    async def authorize(self, id_token: str, at: datetime | None = None) -> Authorization:
+    async def authorize(self, id_token: str, at: datetime | None = None,
+                        station_id: str | None = None) -> Authorization:
+        """Authorize; may ask the token's eMSP (network): for Authorize messages, not inside
+        a transaction's write (StartTransaction/TransactionEvent use the stored answer)."""
         now = at or self.clock()
-        return await self.storage.read(lambda r: authorize(r, id_token, now))
+
+        async def decide(r: Repositories) -> tuple[Authorization, bool]:
+            local = await authorize(r, id_token, now)
+            return local, self.roaming_authorizer is not None and \
+                await ask_emsp(r, id_token, local, now)
+
+        local, ask = await self.storage.read(decide)
+        if not ask or self.roaming_authorizer is None:
+            return local
+        remote = await self.roaming_authorizer.authorize(id_token, station_id)
+        return remote if remote is not None else local
 
 
 @dataclass(slots=True)
@@ -123,11 +140,13 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
     token_hash = await _admin_token_hash(storage, settings)
     roaming = build_roaming(settings, storage, clock)
     events = DomainEvents()
-    for service in (services.stations, services.locations, services.tokens, services.tariffs,
-                    services.transactions, services.transaction_events, services.billing):
+    for service in (services.stations, services.station_admin, services.locations,
+                    services.tokens, services.tariffs, services.transactions,
+                    services.transaction_events, services.billing):
         service.events = events
     services.events = events
     events.subscribe(OcpiPushes(roaming, services))
+    services.roaming_authorizer = RealTimeAuthorizer(roaming)
     roaming.services = services
     return Container(settings, services, gateway, load_adapters(), token_hash, roaming)
 
@@ -140,7 +159,9 @@ def build_roaming(settings: Settings, storage: SqlStorage, clock: Clock) -> Roam
     client = OcpiClient(settings.ocpi_timeout_s)
     outbox = Outbox(storage, clock, client, identity, settings.ocpi_retry_base_s,
                     settings.ocpi_retry_max_s, settings.ocpi_offline_after_failures)
-    return Roaming(storage, clock, identity, settings.public_url, client, outbox)
+    roaming = Roaming(storage, clock, identity, settings.public_url, client, outbox)
+    roaming.token_whitelist = settings.ocpi_token_whitelist.upper()
+    return roaming
 
 
 async def _admin_token_hash(storage: SqlStorage, settings: Settings) -> str:

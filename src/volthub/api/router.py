@@ -12,6 +12,7 @@ from volthub.api import (
     locations,
     ocpi_partners,
     price_feeds,
+    roaming,
     stations,
     tariffs,
     transactions,
@@ -22,6 +23,6 @@ from volthub.api.deps import require_admin
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_admin)])
     for module in (stations, commands, id_tokens, transactions, locations, certificates,
-                   tariffs, price_feeds, cdrs, ocpi_partners):
+                   tariffs, price_feeds, cdrs, ocpi_partners, roaming):
         router.include_router(module.router)
     return router

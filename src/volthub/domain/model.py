@@ -198,6 +198,8 @@ class Location:
     longitude: float
     postal_code: str | None = None
     time_zone: str | None = None
+    # When the location (or, see station_admin, the stations in it) last changed; set by storage.
+    updated_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -54,8 +54,9 @@ class Partner:
         return [str(r["role"]) for r in self.roles]
 
     def has_party(self, country_code: str, party_id: str) -> bool:
-        return any(r["country_code"] == country_code and r["party_id"] == party_id
-                   for r in self.roles)
+        # Both are CiStrings (types §CiString): a partner may send them in either case.
+        return any(str(r["country_code"]).upper() == country_code.upper()
+                   and str(r["party_id"]).upper() == party_id.upper() for r in self.roles)
 
     @property
     def is_hub(self) -> bool:

@@ -61,4 +61,8 @@ class OcpiPushes(EventListener):
 
 def _pusher_factories() -> list[type]:
     """Each pusher class takes (roaming, services)."""
-    return []
+    from volthub.ocpi.emsp import TokenPusher
+    from volthub.ocpi.locations import LocationPusher
+    from volthub.ocpi.sessions import SessionPusher
+
+    return [LocationPusher, SessionPusher, TokenPusher]

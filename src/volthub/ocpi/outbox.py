@@ -149,6 +149,10 @@ class Outbox:
         endpoint = partner.endpoint(entry.module, entry.role)
         if endpoint is None:
             return None
+        if not entry.path:
+            # A POST to the endpoint itself (mod_cdrs: {cdr_endpoint_url}) goes to the URL
+            # exactly as the partner gave it: some serve it only with its trailing "/".
+            return endpoint
         return endpoint.rstrip("/") + entry.path
 
     async def _partner_down(self, partner: Partner, entry: OutboxEntry, error: str) -> None:

@@ -32,6 +32,8 @@ class Roaming:
         self.registration = Registration(storage, clock, client, identity)
         # Set by the composition root once the services exist (modules call them).
         self.services: Services | None = None
+        # eMSP role: Token.whitelist of our tokens (settings.ocpi_token_whitelist).
+        self.token_whitelist = "ALLOWED"
 
     def require_services(self) -> Services:
         assert self.services is not None, "roaming used before wiring finished"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from volthub.domain.commands import Command
-from volthub.domain.model import JsonObject, LocalListEntry, Transaction
+from volthub.domain.model import Authorization, JsonObject, LocalListEntry, Transaction
 
 
 class Clock(Protocol):
@@ -108,3 +108,14 @@ class NoSessionListener:
 
     async def session_ended(self, txn: Transaction) -> None:
         return None
+
+
+class RoamingAuthorizer(Protocol):
+    """Real-time authorization of a roaming token at the eMSP that issued it (OCPI CPO role,
+    mod_tokens §Real-time authorization); implemented outside the services (volthub.ocpi)."""
+
+    async def authorize(self, id_token: str,
+                        station_id: str | None = None) -> Authorization | None:
+        """The eMSP's answer (stored for the session that follows), or None when no eMSP gave
+        one (unknown everywhere, unreachable without an offline allowance, no partner)."""
+        ...

@@ -9,6 +9,7 @@ from typing import Any
 from volthub.domain.enums import RegistrationStatus
 from volthub.domain.errors import Conflict, NotFound
 from volthub.domain.model import ConnectorState, Station
+from volthub.services.events import DomainEvents
 from volthub.services.passwords import hash_password
 from volthub.services.ports import Clock, StationGateway
 from volthub.services.security_profile import enforce_profile
@@ -34,6 +35,7 @@ class StationAdminService:
         self.storage = storage
         self.clock = clock
         self.gateway = gateway
+        self.events = DomainEvents()
 
     def _view(self, station: Station, connectors: list[ConnectorState]) -> StationView:
         view = StationView(station, self.gateway.is_connected(station.id), None)
@@ -78,21 +80,31 @@ class StationAdminService:
             )
             await repos.update_station(station_id, columns)
             await self._write_evses(repos, station_id, fields.get("evses"))
+            await _touch_location(repos, columns.get("location_id"))
 
         await self.storage.write(op)
+        if columns.get("location_id") is not None or fields.get("evses"):
+            self.events.emit("station_changed", station_id)
         return await self.get(station_id)
 
     async def update(self, station_id: str, fields: dict[str, Any]) -> StationView:
         columns = self._columns(fields)
 
-        async def op(repos: Repositories) -> None:
-            if await repos.get_station(station_id) is None:
+        async def op(repos: Repositories) -> str | None:
+            station = await repos.get_station(station_id)
+            if station is None:
                 raise NotFound(f"station {station_id!r} not found")
             await self._check_location(repos, columns)
             await repos.update_station(station_id, columns)
             await self._write_evses(repos, station_id, fields.get("evses"))
+            if "location_id" in columns or fields.get("evses"):
+                # The OCPI Location's last_updated covers its EVSEs (mod_locations §GET List).
+                await _touch_location(repos, station.location_id)
+                await _touch_location(repos, columns.get("location_id", station.location_id))
+            return station.location_id
 
-        await self.storage.write(op)
+        old_location = await self.storage.write(op)
+        self._emit_changes(station_id, old_location, fields, columns)
         if "registration_status" in columns:
             self.gateway.registration_changed(
                 station_id, columns["registration_status"] == RegistrationStatus.ACCEPTED.value
@@ -103,11 +115,25 @@ class StationAdminService:
         return await self.get(station_id)
 
     async def delete(self, station_id: str) -> None:
-        async def op(repos: Repositories) -> None:
-            if not await repos.delete_station(station_id):
+        async def op(repos: Repositories) -> str | None:
+            station = await repos.get_station(station_id)
+            if station is None or not await repos.delete_station(station_id):
                 raise NotFound(f"station {station_id!r} not found")
+            await _touch_location(repos, station.location_id)
+            return station.location_id
 
-        await self.storage.write(op)
+        location_id = await self.storage.write(op)
+        if location_id is not None:
+            self.events.emit("location_changed", location_id)
+
+    def _emit_changes(self, station_id: str, old_location: str | None, fields: dict[str, Any],
+                      columns: dict[str, Any]) -> None:
+        """A station that left a location changes that location too (its EVSEs are gone)."""
+        if "location_id" not in columns and not fields.get("evses"):
+            return
+        if old_location is not None and columns.get("location_id", old_location) != old_location:
+            self.events.emit("location_changed", old_location)
+        self.events.emit("station_changed", station_id)
 
     @staticmethod
     def _columns(fields: dict[str, Any]) -> dict[str, Any]:
@@ -139,3 +165,9 @@ class StationAdminService:
                 await repos.update_connector_metadata(
                     station_id, evse["evse_id"], connector["connector_id"], metadata
                 )
+
+
+async def _touch_location(repos: Repositories, location_id: str | None) -> None:
+    """Mark the location as changed now (its updated_at) when a station in it changes."""
+    if location_id is not None:
+        await repos.update_location(location_id, {})

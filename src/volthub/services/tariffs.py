@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +20,11 @@ from volthub.storage.interface import Repositories, Storage
 _SELECTABLE_TYPES = (None, TariffType.REGULAR)
 
 
-async def resolve_tariff(repos: Repositories, station_id: str, evse_id: int | None,
-                         group_id: str | None, at: datetime) -> Tariff | None:
-    """The tariff for a session at `at`: a token group's tariff before a public one, then the
-    most specific place (EVSE, station, location, everywhere), then priority."""
-    station = await repos.get_station(station_id)
-    location_id = station.location_id if station else None
+def ranked_assignments(assignments: Iterable[TariffAssignment], station_id: str,
+                       location_id: str | None, evse_id: int | None,
+                       group_id: str | None) -> list[TariffAssignment]:
+    """The assignments that apply to a session, best first: a token group's before a public
+    one, then the most specific place (EVSE, station, location, everywhere), then priority."""
 
     def applies(a: TariffAssignment) -> bool:
         if a.group_id is not None and a.group_id != group_id:
@@ -35,13 +35,25 @@ async def resolve_tariff(repos: Repositories, station_id: str, evse_id: int | No
             return a.station_id == station_id
         return a.location_id is None or a.location_id == location_id
 
-    candidates = sorted(
-        (a for a in await repos.list_tariff_assignments(None) if applies(a)),
-        key=lambda a: (a.group_id is None, -a.specificity, -a.priority, a.id),
-    )
+    return sorted((a for a in assignments if applies(a)),
+                  key=lambda a: (a.group_id is None, -a.specificity, -a.priority, a.id))
+
+
+def selectable(tariff: Tariff, at: datetime) -> bool:
+    """Whether an assigned tariff may price a session started at `at`."""
+    return tariff.valid_at(at) and tariff.type in _SELECTABLE_TYPES
+
+
+async def resolve_tariff(repos: Repositories, station_id: str, evse_id: int | None,
+                         group_id: str | None, at: datetime) -> Tariff | None:
+    """The tariff for a session at `at`: the first selectable one of `ranked_assignments`."""
+    station = await repos.get_station(station_id)
+    location_id = station.location_id if station else None
+    candidates = ranked_assignments(await repos.list_tariff_assignments(None), station_id,
+                                    location_id, evse_id, group_id)
     for assignment in candidates:
         tariff = await repos.get_tariff(assignment.tariff_id)
-        if tariff is not None and tariff.valid_at(at) and tariff.type in _SELECTABLE_TYPES:
+        if tariff is not None and selectable(tariff, at):
             return tariff
     return None
 

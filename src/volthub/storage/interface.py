@@ -108,6 +108,14 @@ class RoamingRepositories(Protocol):
     async def latest_roaming_authorization(
         self, uid: str, since: datetime | None = None,
     ) -> RoamingAuthorization | None: ...
+    # Our id tokens with their last change (OCPI Token.last_updated), for the eMSP role.
+    async def list_tokens_with_updated_at(
+        self, limit: int, offset: int, date_from: datetime | None = None,
+        date_to: datetime | None = None, max_id_length: int | None = None,
+    ) -> tuple[list[tuple[IdToken, datetime]], int]: ...
+    async def get_token_with_updated_at(
+        self, id_token: str,
+    ) -> tuple[IdToken, datetime] | None: ...
 
 
 class Repositories(BillingRepositories, RoamingRepositories, Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import uuid
 from datetime import UTC, datetime
@@ -35,12 +36,25 @@ def join(url: str, *parts: str) -> str:
 
 
 class State:
-    """Everything the peer knows; dumped as-is by GET /debug/objects."""
+    """Everything the peer knows; dumped as-is by GET /debug/objects.
 
-    def __init__(self, token_a: str, keep_token_a: bool) -> None:
+    With a state file, the credentials part (token A, registrations, outbound) is written there on
+    every change and read back at start, as a real platform keeps its partners in a database; the
+    objects and the request log always live in memory only."""
+
+    def __init__(self, token_a: str, keep_token_a: bool, state_file: str | None = None) -> None:
         self.token_a: set[str] = {token_a}
         self.keep_token_a = keep_token_a
+        self.state_file = state_file
+        saved = None
+        if state_file and os.path.exists(state_file):
+            with open(state_file) as f:
+                saved = json.load(f)
         self.reset()
+        if saved:
+            self.token_a |= set(saved["token_a"])
+            self.registrations, self.outbound = saved["registrations"], saved["outbound"]
+            self.save()
 
     def reset(self) -> None:
         self.registrations: dict[str, dict[str, Any]] = {}  # token C we issued -> CPO's creds + endpoints
@@ -49,6 +63,18 @@ class State:
             m: {} for m in ("locations", "sessions", "cdrs", "tariffs", "tokens", "command_results")
         }
         self.requests: list[dict[str, Any]] = []
+        self.save()
+
+    def save(self) -> None:
+        """Write the credentials part to the state file (if any), atomically."""
+        if not self.state_file:
+            return
+        saved = {"token_a": sorted(self.token_a), "registrations": self.registrations,
+                 "outbound": self.outbound}
+        tmp = f"{self.state_file}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(saved, f, default=str)
+        os.replace(tmp, self.state_file)
 
     def valid_tokens(self) -> list[str]:
         extra = [self.outbound["token_b"]] if self.outbound else []
@@ -62,6 +88,15 @@ class State:
             raise LookupError("no CPO registered")
         reg = list(self.registrations.values())[-1]
         return reg["endpoints"].get("endpoints", []), reg["credentials"]["token"]
+
+
+# Message-routing headers (transport_and_format §Message routing), lower-case as ASGI gives them.
+ROUTING_HEADERS = (
+    "ocpi-from-country-code",
+    "ocpi-from-party-id",
+    "ocpi-to-country-code",
+    "ocpi-to-party-id",
+)
 
 
 def payload_of(resp: Any) -> Any:
@@ -142,9 +177,10 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
         ) -> Any:
             if module == ModuleID.credentials_and_registration:
                 token_c = str(uuid.uuid4())
-                state.registrations[token_c] = dict(data)
+                state.registrations[token_c] = jsonable_encoder(data)
                 if not state.keep_token_a:
                     state.token_a.discard(kw.get("auth_token") or "")
+                state.save()
                 return own_credentials(token_c)
             bucket(module)[key(data["id"], kw)] = data
             return data
@@ -163,6 +199,7 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
         async def delete(cls, module: ModuleID, role: RoleEnum, id: Any, *args: Any, **kw: Any) -> None:
             if module == ModuleID.credentials_and_registration:
                 state.registrations.pop(id, None)
+                state.save()
             else:
                 bucket(module).pop(key(id, kw), None)
 
@@ -211,6 +248,7 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
                     "authorization": h.get("authorization"),
                     "x_request_id": h.get("x-request-id"),
                     "x_correlation_id": h.get("x-correlation-id"),
+                    **{name.replace("-", "_"): h.get(name) for name in ROUTING_HEADERS},
                 }
             )
         return await call_next(request)
@@ -239,6 +277,7 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
     @app.post("/debug/token-a")
     async def debug_token_a(body: dict[str, str] = Body(...)) -> dict[str, list[str]]:
         state.token_a.add(body["token"])
+        state.save()
         return {"token_a": sorted(state.token_a)}
 
     @app.post("/debug/register")
@@ -264,6 +303,7 @@ def build_app(state: State, base_url: str, country_code: str, party_id: str) -> 
             state.outbound = None
             raise HTTPException(502, f"registration failed: {exc!r}") from exc
         state.outbound.update(token=answer["data"]["token"], endpoints=endpoints, cpo=answer["data"])
+        state.save()
         return answer
 
     @app.post("/debug/tokens")
@@ -314,12 +354,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--country-code", default="NL")
     parser.add_argument("--party-id", default="EXW")
     parser.add_argument("--keep-token-a", action="store_true", help="keep token A valid after registration")
+    parser.add_argument(
+        "--state-file",
+        help="keep token A and the registrations (tokens B/C, endpoints) in this JSON file across restarts",
+    )
     args = parser.parse_args(argv)
 
     configure_env(args.host, args.port, args.country_code, args.party_id)
     import uvicorn
 
-    state = State(args.token_a, args.keep_token_a)
+    state = State(args.token_a, args.keep_token_a, args.state_file)
     app = build_app(state, f"http://{args.host}:{args.port}", args.country_code, args.party_id)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

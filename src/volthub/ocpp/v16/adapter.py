@@ -32,7 +32,7 @@ async def status_notification(ctx: StationContext, p: JsonObject) -> JsonObject:
 
 
 async def authorize(ctx: StationContext, p: JsonObject) -> JsonObject:
-    auth = await ctx.services.authorize(p["idTag"])
+    auth = await ctx.services.authorize(p["idTag"], station_id=ctx.station_id)
     if auth.status is AuthStatus.ACCEPTED:
         id_tag = p["idTag"]
 

@@ -46,7 +46,7 @@ async def authorize(ctx: StationContext, p: JsonObject) -> JsonObject:
     if token["type"] == "NoAuthorization":
         # 2.0.1 IdTokenEnumType NoAuthorization: no identification possible, nothing to refuse.
         return {"idTokenInfo": {"status": AuthStatus.ACCEPTED.value}}
-    auth = await ctx.services.authorize(token["idToken"])
+    auth = await ctx.services.authorize(token["idToken"], station_id=ctx.station_id)
     message = None
     if auth.status is AuthStatus.ACCEPTED:
         message = await ctx.services.costs.tariff_message(ctx.station_id, None, token["idToken"])

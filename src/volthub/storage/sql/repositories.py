@@ -162,7 +162,6 @@ def _reservation(row: Row[Any]) -> Reservation:
 def _location(row: Row[Any]) -> Location:
     m = dict(row._mapping)
     m.pop("created_at")
-    m.pop("updated_at")
     return Location(**m)
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, select, update
 
+from volthub.domain.enums import TokenStatus, TokenType
+from volthub.domain.model import IdToken
 from volthub.domain.roaming import (
     OutboxEntry,
     Partner,
@@ -237,3 +239,38 @@ class SqlRoamingRepositories(SqlBase):
             location_id=m["location_id"], evse_uid=m["evse_uid"], partner_id=m["partner_id"],
             extra=dict(m["extra"] or {}))
 
+
+    # our id tokens, for the eMSP role -------------------------------------------------
+    async def list_tokens_with_updated_at(
+        self, limit: int, offset: int, date_from: datetime | None = None,
+        date_to: datetime | None = None, max_id_length: int | None = None,
+    ) -> tuple[list[tuple[IdToken, datetime]], int]:
+        """Id tokens by last change (then id, a stable order for paging), with that time."""
+        c = t.id_tokens.c
+        where: list[Any] = []
+        if date_from is not None:
+            where.append(c.updated_at >= date_from)
+        if date_to is not None:
+            where.append(c.updated_at < date_to)
+        if max_id_length is not None:
+            where.append(func.length(c.id_token) <= max_id_length)
+        total = await self._count(t.id_tokens, *where)
+        rows = await self.conn.execute(select(t.id_tokens).where(*where)
+                                       .order_by(c.updated_at, c.id_token).limit(limit)
+                                       .offset(offset))
+        return [_token_with_updated_at(r) for r in rows], total
+
+    async def get_token_with_updated_at(
+        self, id_token: str,
+    ) -> tuple[IdToken, datetime] | None:
+        row = (await self.conn.execute(select(t.id_tokens).where(
+            t.id_tokens.c.id_token == id_token))).first()
+        return _token_with_updated_at(row) if row else None
+
+
+def _token_with_updated_at(row: Row[Any]) -> tuple[IdToken, datetime]:
+    m = row._mapping
+    token = IdToken(id_token=m["id_token"], type=TokenType(m["type"]),
+                    status=TokenStatus(m["status"]), expires_at=_utc(m["expires_at"]),
+                    group_id=m["group_id"])
+    return token, _utc(m["updated_at"])  # type: ignore[return-value]
