@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -304,8 +304,14 @@ class LocationCatalog:
         sites = await self.storage.read(lambda r: self._sites(r, location_id))
         return location_document(self.identity, sites[0], self.online) if sites else None
 
-    async def evse_of(self, station_id: str, evse_id: int) -> tuple[str, dict[str, Any]] | None:
-        """(location id, EVSE document) of one EVSE of a station that is in a location."""
+    async def evse_of(self, station_id: str, evse_id: int,
+                      reported: ConnectorState | None = None,
+                      ) -> tuple[str, dict[str, Any]] | None:
+        """(location id, EVSE document) of one EVSE of a station that is in a location.
+
+        `reported`: a connector status as the station reported it, which takes the place of
+        the stored one. Events are handled after the fact, when storage may already hold a
+        later status; each push then still tells the change it follows, in order."""
         async def op(repos: Repositories) -> Site | None:
             station = await repos.get_station(station_id)
             if station is None or station.location_id is None:
@@ -313,7 +319,8 @@ class LocationCatalog:
             location = await repos.get_location(station.location_id)
             if location is None:
                 return None
-            connectors = [c for c in await repos.list_connectors([station_id])
+            connectors = [_as_reported(c, reported)
+                          for c in await repos.list_connectors([station_id])
                           if c.evse_id == evse_id]
             tariffs = _TariffIds(repos, await repos.list_tariff_assignments(None), self.clock())
             return Site(location, [station], connectors,
@@ -357,6 +364,15 @@ class LocationCatalog:
                 ids[(station_id, evse_id)] = await tariffs.of(by_station[station_id], evse_id)
             site.tariff_ids = ids
         return sorted(sites.values(), key=lambda s: s.location.id)
+
+
+def _as_reported(stored: ConnectorState, reported: ConnectorState | None) -> ConnectorState:
+    """The stored connector (with its metadata) carrying the reported status, if it is that
+    connector."""
+    if reported is None or (reported.station_id, reported.evse_id, reported.connector_id) != \
+            (stored.station_id, stored.evse_id, stored.connector_id):
+        return stored
+    return replace(stored, status=reported.status, status_at=reported.status_at)
 
 
 def receiving_party(partner: Partner) -> tuple[str, str] | None:
@@ -428,8 +444,8 @@ class LocationPusher(EventListener):
         if state.evse_id < 1:  # the station as a whole: no EVSE of its own in OCPI
             return
         partners = await self._receivers()
-        found = await self.catalog.evse_of(state.station_id, state.evse_id) if partners \
-            else None
+        found = await self.catalog.evse_of(state.station_id, state.evse_id, state) \
+            if partners else None
         if found is None:
             return
         location_id, evse = found
