@@ -145,7 +145,9 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
                     services.transaction_events, services.billing):
         service.events = events
     services.events = events
-    events.subscribe(OcpiPushes(roaming, services))
+    pushes = OcpiPushes(roaming, services)
+    events.subscribe(pushes)
+    roaming.registration.on_connected = pushes.partner_connected
     services.roaming_authorizer = RealTimeAuthorizer(roaming)
     roaming.services = services
     return Container(settings, services, gateway, load_adapters(), token_hash, roaming)

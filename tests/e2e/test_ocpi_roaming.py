@@ -42,6 +42,16 @@ async def wait_until(what: str, check: Callable[[], Awaitable[bool]],
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def station_got(station: Any, action: str, *servers: RunningServer) -> dict[str, Any]:
+    """The payload of the first `action` the station received (waiting for it)."""
+    async def got() -> bool:
+        return any(a == action for a, _ in station.received)
+
+    await wait_until(action, got, *servers)
+    payload: dict[str, Any] = next(kw for a, kw in station.received if a == action)
+    return payload
+
+
 async def received(emsp: RunningServer, module: str, object_id: str) -> dict[str, Any] | None:
     answer = await emsp.api.get(f"/ocpi/{module}/NL/CPO/{object_id}")
     if answer.status_code == 404:
@@ -105,7 +115,7 @@ async def test_roaming_session_from_registration_to_cdr(tmp_path: Path,
             assert answer.status_code in (200, 201), answer.text
             command = answer.json()
             assert command["response"]["result"] == "ACCEPTED", command
-            remote_start = await station.wait_for("RemoteStartTransaction")
+            remote_start = await station_got(station, "RemoteStartTransaction", cpo, emsp)
             assert remote_start["id_tag"] == DRIVER
 
             async def command_done() -> bool:
@@ -117,8 +127,7 @@ async def test_roaming_session_from_registration_to_cdr(tmp_path: Path,
                 connector_id=1, id_tag=DRIVER, meter_start=0,
                 timestamp="2026-03-02T08:00:00Z"))
             assert start.id_tag_info["status"] == "Accepted"
-            session_id = str(start.transaction_id)
-            # our transaction id is what the OCPI session is called
+            # The OCPI session is named by our transaction id (not the station's).
             [txn] = (await cpo.api.get("/transactions",
                                        params={"station_id": STATION})).json()["items"]
             session_id = str(txn["id"])
@@ -138,7 +147,8 @@ async def test_roaming_session_from_registration_to_cdr(tmp_path: Path,
                 "partner_id": emsp_side, "session_id": session_id})
             assert answer.status_code in (200, 201), answer.text
             assert answer.json()["response"]["result"] == "ACCEPTED"
-            await station.wait_for("RemoteStopTransaction")
+            remote_stop = await station_got(station, "RemoteStopTransaction", cpo, emsp)
+            assert remote_stop["transaction_id"] == start.transaction_id
             await station.call(call.StopTransaction(
                 transaction_id=start.transaction_id, meter_stop=20000,
                 timestamp="2026-03-02T10:40:00Z", id_tag=DRIVER))

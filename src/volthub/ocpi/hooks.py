@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from volthub.domain.billing import CdrRecord
 from volthub.domain.model import ConnectorState, Transaction
+from volthub.domain.roaming import Partner
 from volthub.services.events import EventListener
 
 if TYPE_CHECKING:
@@ -21,6 +22,18 @@ class OcpiPushes(EventListener):
         self.pushers: list[EventListener] = []
         for factory in _pusher_factories():
             self.pushers.append(factory(roaming, services))
+
+    async def partner_connected(self, partner: Partner) -> None:
+        """A partner just (re-)registered: an eMSP gets our locations at once, so later status
+        PATCHes find them (mod_locations: PATCH of an unknown Location is refused)."""
+        roles = partner.role_names()
+        if partner.endpoint("locations", "RECEIVER") is None or not (
+                "EMSP" in roles or partner.is_hub):
+            return
+        for pusher in self.pushers:
+            push_all = getattr(pusher, "push_all", None)
+            if push_all is not None:
+                await push_all(partner)
 
     async def connector_status(self, state: ConnectorState) -> None:
         for p in self.pushers:

@@ -450,13 +450,20 @@ class LocationPusher(EventListener):
             return
         location_id, evse = found
         key = (location_id, evse["uid"])
-        if self._pushed.get(key) == evse["status"]:
+        if key not in self._pushed:
+            # An EVSE we never pushed (a new one, or after a restart): the eMSP may not know it
+            # or its Location, and a PATCH of an unknown object is refused (mod_locations
+            # §Receiver PATCH), so send the whole Location.
+            await self._put(location_id)
+            return
+        if self._pushed[key] == evse["status"]:
             return
         body = {"status": evse["status"], "last_updated": evse["last_updated"]}
         for partner in partners:
+            # One object key per Location: a PATCH never overtakes the PUT before it.
             await self.roaming.outbox.push(
                 partner.id, MODULE, "PATCH", self._path(location_id, evse["uid"]), body,
-                f"locations/{location_id}/{evse['uid']}", receiving_party(partner))
+                f"locations/{location_id}", receiving_party(partner))
         self._pushed[key] = evse["status"]
 
     async def _put(self, location_id: str) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,8 @@ class Registration:
         self.clock = clock
         self.client = client
         self.identity = identity
+        # Told about every partner that became CONNECTED by a handshake (initial pushes).
+        self.on_connected: Callable[[Partner], Awaitable[None]] | None = None
 
     # admin side -------------------------------------------------------------------------
     async def issue_registration_token(self) -> tuple[Partner, str]:
@@ -125,7 +128,9 @@ class Registration:
                   "token_out": theirs["token"], "failures": 0, "last_error": None}
         await self.storage.write(lambda r: r.update_partner(planned.id, fields, self.clock()))
         log.info("registered with OCPI partner", extra={"partner": planned.id})
-        return await self.get(planned.id)
+        partner = await self.get(planned.id)
+        await self._connected(partner)
+        return partner
 
     async def reregister(self, partner_id: int, our_versions_url: str) -> Partner:
         """credentials §PUT from our side: a new token for them, our current versions URL and
@@ -236,9 +241,18 @@ class Registration:
                   "last_error": None}
         await self.storage.write(lambda r: r.update_partner(caller.id, fields, self.clock()))
         log.info("OCPI partner registered", extra={"partner": caller.id})
+        await self._connected(await self.get(caller.id))
         return self.identity.credentials(token_c, our_versions_url)
 
     # helpers ----------------------------------------------------------------------------
+    async def _connected(self, partner: Partner) -> None:
+        if self.on_connected is None:
+            return
+        try:
+            await self.on_connected(partner)
+        except Exception:
+            log.exception("initial pushes to a new partner failed", extra={"partner": partner.id})
+
     async def _get(self, url: str, token: str, plain: bool) -> OcpiReply:
         try:
             reply = await self.client.request("GET", url, token, plain_token=plain)
