@@ -55,8 +55,8 @@ def invalid(message: str) -> OcpiError:
 def ocpi_timestamp(at: datetime | None = None) -> str:
     """types §DateTime: UTC, `Z`, no offset."""
     value = (at or datetime.now(UTC)).astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S") + \
-        (f".{value.microsecond // 1000:03d}Z" if value.microsecond else "Z")
+    millis = value.microsecond // 1000
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
 
 
 def envelope(data: Any, status: int = OcpiStatus.SUCCESS, message: str | None = None,
