@@ -5,6 +5,7 @@ when stations, locations and connector statuses change (mod_locations §Receiver
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -253,19 +254,30 @@ async def test_status_changes_of_a_16_station_are_patched_to_the_emsp(sqlite_url
                 connector_id=1, error_code="NoError", status="Charging"))
             await flush(cpo)
 
-        # Only actual changes of the EVSE status are pushed (mod_locations §Flow and
-        # Lifecycle); Preparing to Finishing are all CHARGING; connector 0 is no EVSE.
+        # The EVSE's first status comes in a PUT of the whole Location (the eMSP does not know
+        # the EVSE yet, and a PATCH of an unknown object is refused); then only actual changes
+        # of the EVSE status are PATCHed (mod_locations §Flow and Lifecycle); Preparing to
+        # Finishing are all CHARGING; connector 0 is no EVSE.
+        # The PUT is built when its event is handled, so it may already show a later status
+        # than the first one; what follows are PATCHes of real changes only, ending AVAILABLE.
+        first = pushes(peer)[2]
+        assert (first.method, first.path) == ("PUT", "/locations/receiver/NL/CPO/LOC1")
+        [evse] = first.body["evses"]
         patches = pushes(peer, "PATCH")
-        assert [p.path for p in patches] == ["/locations/receiver/NL/CPO/LOC1/CS16-1"] * 3
-        assert [p.body for p in patches] == [
-            {"status": status, "last_updated": "2026-01-01T10:00:00Z"}
-            for status in ("AVAILABLE", "CHARGING", "AVAILABLE")]
+        assert [p.path for p in patches] == \
+            ["/locations/receiver/NL/CPO/LOC1/CS16-1"] * len(patches)
+        statuses = [evse["status"]] + [p.body["status"] for p in patches]
+        assert statuses[-1] == "AVAILABLE"
+        assert all(a != b for a, b in itertools.pairwise(statuses)), statuses
+        assert set(statuses) <= {"AVAILABLE", "CHARGING"}
+        assert all(p.body["last_updated"] == "2026-01-01T10:00:00Z" for p in patches)
         for patch in patches:
             schemas.validate_patch(schemas.EVSE, patch.body)
         outbox = (await cpo.api.get("/ocpi/outbox", params={"partner_id": partner_id})).json()
+        # One ordering key per Location: a PATCH never overtakes the PUT before it.
         assert [(e["method"], e["object_key"], e["delivered"]) for e in outbox] == \
-            [("PUT", "locations/LOC1", True)] * 2 + \
-            [("PATCH", "locations/LOC1/CS16-1", True)] * 3
+            [("PUT", "locations/LOC1", True)] * 3 + \
+            [("PATCH", "locations/LOC1", True)] * len(patches)
 
 
 async def test_location_and_station_changes_put_whole_locations(sqlite_url: str) -> None:
