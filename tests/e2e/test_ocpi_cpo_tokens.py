@@ -3,16 +3,13 @@ stations (OCPP 1.6, 2.0.1, 2.1) are authorized with them -- whitelisted, or in r
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from ocpp.v16 import call
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.support.ocpi import ocpi_call, ocpi_settings, register
+from tests.support.ocpi_peer import LoopbackServer, free_port
 from tests.support.server import RunningServer, run_server
 from tests.support.station2x import connect2x
 from tests.support.station16 import connect16
@@ -53,12 +51,6 @@ class Received:
     body: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class StandInEmsp:
     """A minimal eMSP (party DE*MSP): answers real-time authorizations from `decisions`
@@ -67,9 +59,8 @@ class StandInEmsp:
 
     decisions: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
-    port: int = field(default_factory=_free_port)
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    port: int = field(default_factory=free_port)
+    _loopback: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
@@ -97,23 +88,15 @@ class StandInEmsp:
         return JSONResponse(envelope(None))
 
     async def start(self) -> None:
-        app = Starlette(routes=[
+        self._loopback = LoopbackServer(self.port)
+        await self._loopback.start(Starlette(routes=[
             Route("/tokens/{uid}/authorize", self._authorize, methods=["POST"]),
             Route("/{path:path}", self._push, methods=["GET", "POST", "PUT", "PATCH"]),
-        ])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                     log_config=None, lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        ]))
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = None
+        if self._loopback is not None:
+            await self._loopback.stop()
 
     def authorize_requests(self) -> list[Received]:
         return [r for r in self.received if r.path.endswith("/authorize")]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.support.ocpi import cpo_and_emsp, ocpi_call, ocpi_settings, register, token_header
+from tests.support.ocpi_peer import LoopbackServer, free_port
 from tests.support.server import RunningServer, run_server
 from volthub.config import Settings
 from volthub.domain.roaming import Partner, PartnerStatus
@@ -451,12 +450,6 @@ async def test_token_changes_are_pushed_to_the_cpo(tmp_path: Path) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class StandInCpo:
     """A CPO's commands Receiver: answers each command with `responses` and then POSTs the
@@ -469,8 +462,7 @@ class StandInCpo:
     received: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
     result_answers: list[int] = field(default_factory=list)
     port: int = field(default_factory=free_port)
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _loopback: LoopbackServer | None = None
     _later: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -495,22 +487,15 @@ class StandInCpo:
                 self.result_answers.append(answer.status_code)
 
     async def start(self) -> None:
-        app = Starlette(routes=[Route("/commands/{command}", self._command, methods=["POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                     log_config=None, lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        self._loopback = LoopbackServer(self.port)
+        await self._loopback.start(Starlette(routes=[
+            Route("/commands/{command}", self._command, methods=["POST"])]))
 
     async def stop(self) -> None:
         for task in self._later:
             await task
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = None
+        if self._loopback is not None:
+            await self._loopback.stop()
 
 
 async def add_stand_in(emsp: RunningServer, cpo: StandInCpo) -> int:

@@ -55,7 +55,8 @@ class RawStation:
 @asynccontextmanager
 async def raw16(ocpp_url: str, station_id: str, boot: bool = True) -> AsyncIterator[RawStation]:
     async with websockets.connect(f"{ocpp_url}/{station_id}",
-                                  subprotocols=[Subprotocol("ocpp1.6")]) as ws:
+                                  subprotocols=[Subprotocol("ocpp1.6")],
+                                  open_timeout=ANSWER_TIMEOUT_S) as ws:
         assert ws.subprotocol == "ocpp1.6"
         station = RawStation(ws)
         if boot:

@@ -24,6 +24,7 @@ from websockets.typing import Subprotocol
 
 from tests.support.server import RunningServer, run_server, test_settings
 from tests.support.station2x import TestStation2x, connect2x
+from tests.support.timeouts import ANSWER_TIMEOUT_S
 from volthub.ocpp import schemas
 
 T0 = "2026-01-01T10:00:00Z"
@@ -110,7 +111,8 @@ class RawStation:
 async def raw_station(server: RunningServer, station_id: str, version: str
                       ) -> AsyncIterator[RawStation]:
     async with websockets.connect(f"{server.ocpp_url}/{station_id}",
-                                  subprotocols=[Subprotocol(f"ocpp{version}")]) as ws:
+                                  subprotocols=[Subprotocol(f"ocpp{version}")],
+                                  open_timeout=ANSWER_TIMEOUT_S) as ws:
         assert ws.subprotocol == f"ocpp{version}"
         station = RawStation(ws)
         boot = await station.call("boot-1", "BootNotification", BOOT)
@@ -219,7 +221,8 @@ async def test_send_frame_of_a_station_not_accepted_gets_no_answer(server: Runni
                                                          "registration_status": "Pending"})
     assert response.status_code == 201, response.text
     async with websockets.connect(f"{server.ocpp_url}/CS-21-PENDING",
-                                  subprotocols=[Subprotocol("ocpp2.1")]) as ws:
+                                  subprotocols=[Subprotocol("ocpp2.1")],
+                                  open_timeout=ANSWER_TIMEOUT_S) as ws:
         station = RawStation(ws)
         boot = await station.call("boot-1", "BootNotification", BOOT)
         assert boot[:2] == [3, "boot-1"] and boot[2]["status"] == "Pending"

@@ -87,7 +87,8 @@ class RawStation:
 async def raw2x(ocpp_url: str, station_id: str, version: str,
                 boot: bool = True) -> AsyncIterator[RawStation]:
     async with websockets.connect(f"{ocpp_url}/{station_id}",
-                                  subprotocols=[Subprotocol(f"ocpp{version}")]) as ws:
+                                  subprotocols=[Subprotocol(f"ocpp{version}")],
+                                  open_timeout=ANSWER_TIMEOUT_S) as ws:
         assert ws.subprotocol == f"ocpp{version}"
         station = RawStation(ws)
         if boot:

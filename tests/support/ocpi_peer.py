@@ -24,6 +24,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class LoopbackServer:
+    """An ASGI app served by uvicorn on a loopback port, started and stopped by the test."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, app: Starlette) -> None:
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                     log_config=None, lifespan="off"))
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = None
+
+
 @dataclass
 class Received:
     method: str
@@ -39,8 +63,7 @@ class StandInPeer:
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     status_code: int = 1000
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _loopback: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
@@ -54,21 +77,13 @@ class StandInPeer:
         return JSONResponse(envelope(None, self.status_code))
 
     async def start(self) -> None:
-        app = Starlette(routes=[Route("/{path:path}", self._handle,
-                                      methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                     log_config=None, lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        self._loopback = LoopbackServer(self.port)
+        await self._loopback.start(Starlette(routes=[Route(
+            "/{path:path}", self._handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]))
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = None
+        if self._loopback is not None:
+            await self._loopback.stop()
 
 
 async def add_partner(container: Container, peer: StandInPeer, role: str = "EMSP",

@@ -119,7 +119,8 @@ async def connect16(
         creds = base64.b64encode(f"{user or station_id}:".encode() + secret).decode()
         headers["Authorization"] = f"Basic {creds}"
     async with websockets.connect(f"{ocpp_url}/{station_id}", subprotocols=["ocpp1.6"],
-                                  additional_headers=headers, ssl=ssl_context) as ws:
+                                  additional_headers=headers, ssl=ssl_context,
+                                  open_timeout=ANSWER_TIMEOUT_S) as ws:
         station = TestStation16(station_id, ws)
         task = asyncio.create_task(station.start())
         try:

@@ -135,7 +135,8 @@ async def connect2x(
         creds = base64.b64encode(f"{station_id}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {creds}"
     async with websockets.connect(f"{ocpp_url}/{station_id}", subprotocols=[f"ocpp{version}"],
-                                  additional_headers=headers) as ws:
+                                  additional_headers=headers,
+                                  open_timeout=ANSWER_TIMEOUT_S) as ws:
         assert ws.subprotocol == f"ocpp{version}"
         station = TestStation2x(station_id, ws, version)
         task = asyncio.create_task(station.start())

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from volthub.ocpi.schemas import format_ocpi_datetime
+
 
 class OcpiStatus(IntEnum):
     """OCPI 2.2.1 status_codes §1xxx-3xxx."""
@@ -54,9 +56,7 @@ def invalid(message: str) -> OcpiError:
 
 def ocpi_timestamp(at: datetime | None = None) -> str:
     """types §DateTime: UTC, `Z`, no offset."""
-    value = (at or datetime.now(UTC)).astimezone(UTC)
-    millis = value.microsecond // 1000
-    return value.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
+    return format_ocpi_datetime(at or datetime.now(UTC))
 
 
 def envelope(data: Any, status: int = OcpiStatus.SUCCESS, message: str | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from volthub.domain.roaming import Partner, PartnerStatus
 from volthub.ocpi.auth import decode_header, token_digest
 from volthub.ocpi.envelope import OcpiError, OcpiStatus, envelope, invalid, unauthorized
+from volthub.ocpi.schemas import parse_ocpi_datetime
 
 if TYPE_CHECKING:
     from volthub.ocpi.roaming import Roaming
@@ -105,10 +106,9 @@ def parse_ocpi_instant(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_ocpi_datetime(value.strip())
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(slots=True, frozen=True)
@@ -117,6 +117,12 @@ class PageQuery:
     limit: int
     date_from: datetime | None
     date_to: datetime | None
+
+    def covers(self, last_updated: datetime) -> bool:
+        """transport_and_format §GET: date_from inclusive, date_to exclusive, on last_updated."""
+        if self.date_from is not None and last_updated < self.date_from:
+            return False
+        return self.date_to is None or last_updated < self.date_to
 
 
 def page_query(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from volthub.ocpi.envelope import OcpiError, OcpiStatus, ocpi_response
-from volthub.ocpi.http import ModuleCaller, PageDep, PageQuery, paged_response, roaming
+from volthub.ocpi.http import ModuleCaller, PageDep, paged_response, roaming
 from volthub.ocpi.locations import LocationCatalog, find_connector, find_evse
 from volthub.ocpi.schemas import parse_ocpi_datetime
 
@@ -20,19 +19,12 @@ def _catalog(request: Request) -> LocationCatalog:
     return LocationCatalog.of(roaming(request))
 
 
-def in_window(last_updated: datetime, query: PageQuery) -> bool:
-    """transport_and_format §GET: date_from inclusive, date_to exclusive, on last_updated."""
-    if query.date_from is not None and last_updated < query.date_from:
-        return False
-    return query.date_to is None or last_updated < query.date_to
-
-
 @router.get("/locations")
 @router.get("/locations/", include_in_schema=False)
 async def list_locations(request: Request, _: ModuleCaller, page: PageDep) -> JSONResponse:
     """GET List: every Location with EVSEs, by id, paginated, filtered on last_updated."""
     documents = [d for d in await _catalog(request).all()
-                 if in_window(parse_ocpi_datetime(d["last_updated"]), page)]
+                 if page.covers(parse_ocpi_datetime(d["last_updated"]))]
     return paged_response(request, page, documents[page.offset:page.offset + page.limit],
                           len(documents))
 

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from volthub.domain.tariffs import Tariff
 from volthub.ocpi.http import ModuleCaller, PageDep, paged_response, roaming
-from volthub.ocpi.modules.cpo_locations import in_window
 from volthub.ocpi.registration import OcpiIdentity
 from volthub.ocpi.schemas import format_ocpi_datetime
 from volthub.storage.interface import Repositories
@@ -57,7 +56,7 @@ async def list_tariffs(request: Request, _: ModuleCaller, page: PageDep) -> JSON
     tariffs = await service.storage.read(_all_tariffs)
     # volthub stamps last_updated on every change; one without it could not be a valid Tariff.
     chosen = [t for t in tariffs
-              if t.last_updated is not None and in_window(t.last_updated, page)]
+              if t.last_updated is not None and page.covers(t.last_updated)]
     items = [tariff_document(t, service.identity)
              for t in chosen[page.offset:page.offset + page.limit]]
     return paged_response(request, page, items, len(chosen))
