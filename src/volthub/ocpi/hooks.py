@@ -24,11 +24,10 @@ class OcpiPushes(EventListener):
             self.pushers.append(factory(roaming, services))
 
     async def partner_connected(self, partner: Partner) -> None:
-        """A partner just (re-)registered: an eMSP gets our locations at once, so later status
-        PATCHes find them (mod_locations: PATCH of an unknown Location is refused)."""
-        roles = partner.role_names()
-        if partner.endpoint("locations", "RECEIVER") is None or not (
-                "EMSP" in roles or partner.is_hub):
+        """A partner just (re-)registered: an eMSP gets our locations and tariffs at once, so
+        later PATCHes find them (mod_locations: PATCH of an unknown Location is refused). Each
+        pusher checks that the partner offers its module's Receiver."""
+        if not ("EMSP" in partner.role_names() or partner.is_hub):
             return
         for pusher in self.pushers:
             push_all = getattr(pusher, "push_all", None)
@@ -77,5 +76,6 @@ def _pusher_factories() -> list[type]:
     from volthub.ocpi.emsp import TokenPusher
     from volthub.ocpi.locations import LocationPusher
     from volthub.ocpi.sessions import SessionPusher
+    from volthub.ocpi.tariffs_push import TariffPusher
 
-    return [LocationPusher, SessionPusher, TokenPusher]
+    return [LocationPusher, SessionPusher, TariffPusher, TokenPusher]

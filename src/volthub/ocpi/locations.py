@@ -434,6 +434,8 @@ class LocationPusher(EventListener):
 
     async def push_all(self, partner: Partner) -> int:
         """PUT every Location to one partner (e.g. a new one); returns how many."""
+        if partner.endpoint(MODULE, "RECEIVER") is None:
+            return 0
         docs = await self.catalog.all()
         for doc in docs:
             await self.roaming.outbox.push(partner.id, MODULE, "PUT", self._path(doc["id"]), doc,

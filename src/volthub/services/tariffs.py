@@ -139,6 +139,7 @@ class TariffService:
                 raise NotFound(f"tariff {tariff_id}")
 
         await self.storage.write(op)
+        self.events.emit("tariff_changed", tariff_id)
 
     async def get(self, tariff_id: str) -> Tariff:
         tariff = await self.storage.read(lambda r: r.get_tariff(tariff_id))

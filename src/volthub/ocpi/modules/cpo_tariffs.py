@@ -39,7 +39,7 @@ def tariff_document(tariff: Tariff, identity: OcpiIdentity) -> dict[str, Any]:
     return doc
 
 
-async def _all_tariffs(repos: Repositories) -> list[Tariff]:
+async def all_tariffs(repos: Repositories) -> list[Tariff]:
     tariffs: list[Tariff] = []
     while True:
         page, _ = await repos.list_tariffs(_PAGE, len(tariffs))
@@ -53,7 +53,7 @@ async def _all_tariffs(repos: Repositories) -> list[Tariff]:
 async def list_tariffs(request: Request, _: ModuleCaller, page: PageDep) -> JSONResponse:
     """GET: our tariffs by id, paginated, filtered on last_updated."""
     service = roaming(request)
-    tariffs = await service.storage.read(_all_tariffs)
+    tariffs = await service.storage.read(all_tariffs)
     # volthub stamps last_updated on every change; one without it could not be a valid Tariff.
     chosen = [t for t in tariffs
               if t.last_updated is not None and page.covers(t.last_updated)]
