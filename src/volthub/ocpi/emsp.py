@@ -258,6 +258,29 @@ async def save(roaming: Roaming, obj: RoamingObject) -> None:
     await roaming.storage.write(lambda r: r.upsert_roaming_object(obj))
 
 
+async def stored_document(roaming: Roaming, caller: Caller, module: str, country_code: str,
+                          party_id: str, object_id: str, what: str) -> dict[str, Any]:
+    """The stored document a Receiver GET answers with; 404 when it is unknown."""
+    party = require_party(caller, country_code, party_id)
+    obj = await load(roaming, module, party, object_id)
+    if obj is None:
+        raise not_found(f"unknown {what} {object_id!r}")
+    return obj.data
+
+
+async def replace_object(roaming: Roaming, caller: Caller, module: str, party: tuple[str, str],
+                         object_id: str, obj: BaseModel, last_updated: datetime) -> JSONResponse:
+    """A Receiver PUT: the URL's party and id "SHALL be the same value" as the object's (e.g.
+    mod_locations §PUT request parameters); it replaces what was stored (201 when new)."""
+    same_id("country_code", party[0], getattr(obj, "country_code", None))
+    same_id("party_id", party[1], getattr(obj, "party_id", None))
+    same_id("id", object_id, getattr(obj, "id", None))
+    existing = await load(roaming, module, party, object_id)
+    await save(roaming, RoamingObject(module, party[0], party[1], object_id, dump(obj),
+                                      last_updated, caller.partner.id))
+    return stored_response(created=existing is None)
+
+
 # change(stored object) → (new document, its last_updated, whether something was created)
 Change = Callable[[RoamingObject], tuple[dict[str, Any], datetime, bool]]
 

@@ -13,13 +13,13 @@ from volthub.domain.roaming import RoamingObject
 from volthub.ocpi import schemas
 from volthub.ocpi.emsp import (
     dump,
-    load,
     modify,
     parse,
     parse_patch,
+    replace_object,
     require_party,
     same_id,
-    save,
+    stored_document,
     stored_response,
 )
 from volthub.ocpi.envelope import not_found, ocpi_response
@@ -60,11 +60,8 @@ async def get_connector(request: Request, caller: ModuleCaller, country_code: st
 
 async def _stored(request: Request, caller: ModuleCaller, country_code: str, party_id: str,
                   location_id: str) -> Json:
-    party = require_party(caller, country_code, party_id)
-    obj = await load(roaming(request), MODULE, party, location_id)
-    if obj is None:
-        raise not_found(f"unknown location {location_id!r}")
-    return obj.data
+    return await stored_document(roaming(request), caller, MODULE, country_code, party_id,
+                                 location_id, "location")
 
 
 # --- PUT: a new or replaced object ---------------------------------------------------------
@@ -75,16 +72,8 @@ async def put_location(request: Request, caller: ModuleCaller, country_code: str
                        party_id: str, location_id: str, body: Any = Body(...)) -> JSONResponse:
     party = require_party(caller, country_code, party_id)
     location = parse(schemas.Location, body)
-    # mod_locations §PUT request parameters: the URL's country_code and party_id "SHALL be the
-    # same value" as the pushed Location's.
-    same_id("country_code", party[0], location.country_code)
-    same_id("party_id", party[1], location.party_id)
-    same_id("id", location_id, location.id)
-    service = roaming(request)
-    existing = await load(service, MODULE, party, location_id)
-    await save(service, RoamingObject(MODULE, party[0], party[1], location_id, dump(location),
-                                      location.last_updated, caller.partner.id))
-    return stored_response(created=existing is None)
+    return await replace_object(roaming(request), caller, MODULE, party, location_id, location,
+                                location.last_updated)
 
 
 @router.put(EVSE)

@@ -13,16 +13,15 @@ from volthub.domain.roaming import RoamingObject
 from volthub.ocpi import schemas
 from volthub.ocpi.emsp import (
     dump,
-    load,
     modify,
     parse,
     parse_patch,
+    replace_object,
     require_party,
     same_id,
-    save,
-    stored_response,
+    stored_document,
 )
-from volthub.ocpi.envelope import not_found, ocpi_response
+from volthub.ocpi.envelope import ocpi_response
 from volthub.ocpi.http import ModuleCaller, roaming
 
 router = APIRouter()
@@ -33,11 +32,8 @@ SESSION = "/sessions/{country_code}/{party_id}/{session_id}"
 @router.get(SESSION)
 async def get_session(request: Request, caller: ModuleCaller, country_code: str, party_id: str,
                       session_id: str) -> JSONResponse:
-    party = require_party(caller, country_code, party_id)
-    obj = await load(roaming(request), MODULE, party, session_id)
-    if obj is None:
-        raise not_found(f"unknown session {session_id!r}")
-    return ocpi_response(obj.data)
+    return ocpi_response(await stored_document(roaming(request), caller, MODULE, country_code,
+                                               party_id, session_id, "session"))
 
 
 @router.put(SESSION)
@@ -47,14 +43,8 @@ async def put_session(request: Request, caller: ModuleCaller, country_code: str,
     (none given: none kept)."""
     party = require_party(caller, country_code, party_id)
     session = parse(schemas.Session, body)
-    same_id("country_code", party[0], session.country_code)
-    same_id("party_id", party[1], session.party_id)
-    same_id("id", session_id, session.id)
-    service = roaming(request)
-    existing = await load(service, MODULE, party, session_id)
-    await save(service, RoamingObject(MODULE, party[0], party[1], session_id, dump(session),
-                                      session.last_updated, caller.partner.id))
-    return stored_response(created=existing is None)
+    return await replace_object(roaming(request), caller, MODULE, party, session_id, session,
+                                session.last_updated)
 
 
 @router.patch(SESSION)

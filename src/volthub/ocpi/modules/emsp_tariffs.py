@@ -8,9 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from volthub.domain.roaming import RoamingObject
 from volthub.ocpi import schemas
-from volthub.ocpi.emsp import dump, load, parse, require_party, same_id, save, stored_response
+from volthub.ocpi.emsp import (
+    parse,
+    replace_object,
+    require_party,
+    stored_document,
+)
 from volthub.ocpi.envelope import invalid, not_found, ocpi_response
 from volthub.ocpi.http import ModuleCaller, roaming
 
@@ -22,11 +26,8 @@ TARIFF = "/tariffs/{country_code}/{party_id}/{tariff_id}"
 @router.get(TARIFF)
 async def get_tariff(request: Request, caller: ModuleCaller, country_code: str, party_id: str,
                      tariff_id: str) -> JSONResponse:
-    party = require_party(caller, country_code, party_id)
-    obj = await load(roaming(request), MODULE, party, tariff_id)
-    if obj is None:
-        raise not_found(f"unknown tariff {tariff_id!r}")
-    return ocpi_response(obj.data)
+    return ocpi_response(await stored_document(roaming(request), caller, MODULE, country_code,
+                                               party_id, tariff_id, "tariff"))
 
 
 @router.put(TARIFF)
@@ -41,16 +42,8 @@ async def put_tariff(request: Request, caller: ModuleCaller, country_code: str, 
     if missing:
         raise invalid(f"Tariff: {', '.join(missing)}: Field required")
     assert tariff.last_updated is not None
-    # mod_tariffs §PUT request parameters: the URL's party "SHALL be the same value" as the
-    # Tariff's.
-    same_id("country_code", party[0], tariff.country_code)
-    same_id("party_id", party[1], tariff.party_id)
-    same_id("id", tariff_id, tariff.id)
-    service = roaming(request)
-    existing = await load(service, MODULE, party, tariff_id)
-    await save(service, RoamingObject(MODULE, party[0], party[1], tariff_id, dump(tariff),
-                                      tariff.last_updated, caller.partner.id))
-    return stored_response(created=existing is None)
+    return await replace_object(roaming(request), caller, MODULE, party, tariff_id, tariff,
+                                tariff.last_updated)
 
 
 @router.delete(TARIFF)
