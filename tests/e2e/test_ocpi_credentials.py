@@ -48,6 +48,10 @@ async def test_cpo_registers_with_emsp_and_both_see_each_other(
         assert (at_emsp["country_code"], at_emsp["party_id"]) == ("NL", "CPO")
         assert {"identifier": "locations", "role": "SENDER",
                 "url": f"{pair.cpo.base_url}/ocpi/cpo/2.2.1/locations"} in at_emsp["endpoints"]
+        # Each lists only the interfaces of the role it registered as.
+        assert not [e for e in at_emsp["endpoints"] if "/emsp/" in e["url"]]
+        assert not [e for e in at_cpo["endpoints"] if "/cpo/" in e["url"]
+                    and e["identifier"] != "hubclientinfo"]
         # Each side can use the token the other gave it.
         answer = await ocpi_get(pair.emsp, "/versions", await pair.token_cpo_uses())
         _assert_envelope(answer.json(), 1000)
