@@ -6,11 +6,12 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from volthub.config import Settings
 from volthub.domain.model import Authorization
 from volthub.ocpi.client import OcpiClient
-from volthub.ocpi.hooks import OcpiPushes
+from volthub.ocpi.hooks import ocpi_pushers, push_all_to
 from volthub.ocpi.outbox import Outbox
 from volthub.ocpi.registration import OcpiIdentity
 from volthub.ocpi.roaming import Roaming
@@ -145,9 +146,10 @@ async def build_container(settings: Settings, clock: Clock = utc_now) -> Contain
                     services.transaction_events, services.billing):
         service.events = events
     services.events = events
-    pushes = OcpiPushes(roaming, services)
-    events.subscribe(pushes)
-    roaming.registration.on_connected = pushes.partner_connected
+    pushers = ocpi_pushers(roaming, services)
+    for pusher in pushers:
+        events.subscribe(pusher)
+    roaming.registration.on_connected = partial(push_all_to, pushers)
     services.roaming_authorizer = RealTimeAuthorizer(roaming)
     roaming.services = services
     return Container(settings, services, gateway, load_adapters(), token_hash, roaming)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from volthub.api.deps import container
 from volthub.domain.roaming import OutboxEntry, Partner
+from volthub.ocpi.http import base_url
 from volthub.ocpi.roaming import Roaming
 
 router = APIRouter(prefix="/ocpi", tags=["ocpi"])
@@ -86,10 +87,6 @@ class PushOut(BaseModel):
                    failed=e.failed)
 
 
-def _base(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
-
-
 @router.get("/partners", response_model=PartnerList)
 async def list_partners(roaming: RoamingDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                         offset: Annotated[int, Query(ge=0)] = 0) -> PartnerList:
@@ -104,7 +101,7 @@ async def register_with_partner(body: PartnerIn, request: Request,
                                 roaming: RoamingDep) -> PartnerOut:
     """We register with the partner (their token A): the credentials handshake runs now."""
     partner = await roaming.registration.register_with(
-        body.versions_url, body.token, roaming.versions_url(_base(request)))
+        body.versions_url, body.token, roaming.versions_url(base_url(request)))
     return PartnerOut.of(partner)
 
 
@@ -118,7 +115,7 @@ async def reregister_partner(partner_id: int, request: Request,
                              roaming: RoamingDep) -> PartnerOut:
     """New credentials tokens both ways and fresh endpoints (credentials PUT)."""
     return PartnerOut.of(await roaming.registration.reregister(
-        partner_id, roaming.versions_url(_base(request))))
+        partner_id, roaming.versions_url(base_url(request))))
 
 
 @router.delete("/partners/{partner_id}", response_model=PartnerOut)
@@ -132,7 +129,7 @@ async def issue_registration_token(request: Request, roaming: RoamingDep) -> Reg
     """A token A for a partner that registers with us at `versions_url`."""
     partner, token = await roaming.registration.issue_registration_token()
     return RegistrationTokenOut(token=token, partner_id=partner.id,
-                                versions_url=roaming.versions_url(_base(request)))
+                                versions_url=roaming.versions_url(base_url(request)))
 
 
 @router.get("/outbox", response_model=list[PushOut])

@@ -28,6 +28,7 @@ class Caller:
     """The authenticated platform and the parties this request is from and to."""
 
     partner: Partner
+    token: str  # the credentials token of this request
     plain_token: bool
     from_party: tuple[str, str] | None
     to_party: tuple[str, str] | None
@@ -46,7 +47,7 @@ def base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
-async def _authenticate(request: Request, allow_planned: bool) -> tuple[Partner, bool]:
+async def _authenticate(request: Request, allow_planned: bool) -> tuple[Partner, str, bool]:
     service = roaming(request)
     for token, plain in decode_header(request.headers.get("authorization")):
         partner = await _partner_by_token(service, token_digest(token))
@@ -57,7 +58,7 @@ async def _authenticate(request: Request, allow_planned: bool) -> tuple[Partner,
             raise unauthorized("this token only opens versions and credentials")
         if plain and not partner.sends_plain_token:
             await service.note_plain_token(partner.id)
-        return partner, plain
+        return partner, token, plain
     raise unauthorized("missing or unknown credentials token in Authorization header")
 
 
@@ -75,13 +76,13 @@ def _party(request: Request, prefix: str) -> tuple[str, str] | None:
 
 async def registering_caller(request: Request) -> Caller:
     """Versions and credentials: token A is good here too; no routing headers (not routed)."""
-    partner, plain = await _authenticate(request, allow_planned=True)
-    return Caller(partner, plain, None, None)
+    partner, token, plain = await _authenticate(request, allow_planned=True)
+    return Caller(partner, token, plain, None, None)
 
 
 async def module_caller(request: Request) -> Caller:
     """Functional modules: a registered partner; routing headers checked against it."""
-    partner, plain = await _authenticate(request, allow_planned=False)
+    partner, token, plain = await _authenticate(request, allow_planned=False)
     from_party = _party(request, "from")
     to_party = _party(request, "to")
     # A direct peer may only speak for its own parties; a hub forwards for any party
@@ -94,7 +95,7 @@ async def module_caller(request: Request) -> Caller:
     if to_party is not None and not identity.is_us(*to_party):
         raise OcpiError(OcpiStatus.CLIENT_ERROR,
                         f"OCPI-to {to_party[0]}*{to_party[1]} is not served here")
-    return Caller(partner, plain, from_party, to_party)
+    return Caller(partner, token, plain, from_party, to_party)
 
 
 RegisteringCaller = Annotated[Caller, Depends(registering_caller)]

@@ -410,8 +410,8 @@ class LocationPusher(EventListener):
     async def _receivers(self) -> list[Partner]:
         return await self.roaming.partners_with("EMSP", MODULE, "RECEIVER")
 
-    # A failing push must not stop the other pushers that follow the same event (OcpiPushes
-    # calls them one after another), so each handler logs instead of raising.
+    # Each handler logs its own failure with the object it was about (DomainEvents would log a
+    # bare "listener failed").
     async def connector_status(self, state: ConnectorState) -> None:
         try:
             await self._patch_status(state)

@@ -8,11 +8,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
+from volthub.api.errors import describe_validation_errors
 from volthub.domain.errors import Conflict, InvalidInput, NotFound
 from volthub.domain.roaming import Partner, PartnerStatus
 from volthub.ocpi.auth import new_token, token_digest
 from volthub.ocpi.client import OcpiClient, OcpiReply, PartnerUnreachable
 from volthub.ocpi.envelope import OcpiError, OcpiStatus
+from volthub.ocpi.schemas import Credentials
 from volthub.services.ports import Clock
 from volthub.storage.interface import Storage
 
@@ -100,18 +104,18 @@ class Registration:
                 "POST", credentials_url, token_a,
                 body=self.identity.credentials(token_b, our_versions_url))
         except PartnerUnreachable as exc:
-            await self._forget(planned.id)
+            await self._suspend(planned.id)
             raise InvalidInput(f"versions_url: the partner's credentials endpoint failed: "
                                f"{exc}") from exc
         if not reply.ok or not isinstance(reply.data, dict):
-            await self._forget(planned.id)
+            await self._suspend(planned.id)
             raise InvalidInput(f"versions_url: the partner refused our credentials "
                                f"({reply.describe()})")
         theirs = reply.data
         try:
             _check_credentials(theirs)
         except InvalidInput as exc:
-            await self._forget(planned.id)
+            await self._suspend(planned.id)
             raise InvalidInput(f"versions_url: the partner's credentials are invalid: {exc}"
                                ) from exc
         # Their credentials may name another versions URL (credentials §Registration step 6):
@@ -121,7 +125,7 @@ class Registration:
                 version_url = await self._pick_version(theirs["url"], theirs["token"], False)
                 endpoints = await self._endpoints(version_url, theirs["token"], plain=False)
             except RegistrationError as exc:
-                await self._forget(planned.id)
+                await self._suspend(planned.id)
                 raise InvalidInput(f"versions_url: {exc}") from exc
         fields = {"status": PartnerStatus.CONNECTED, "roles": theirs["roles"],
                   "versions_url": theirs["url"], "endpoints": endpoints,
@@ -285,9 +289,6 @@ class Registration:
         return [{"identifier": e["identifier"], "role": e.get("role", "SENDER"),
                  "url": e["url"]} for e in endpoints]
 
-    async def _forget(self, partner_id: int) -> None:
-        await self._suspend(partner_id)
-
     async def _suspend(self, partner_id: int) -> None:
         fields = {"status": PartnerStatus.SUSPENDED, "token_in_sha256": None, "token_out": None}
         await self.storage.write(lambda r: r.update_partner(partner_id, fields, self.clock()))
@@ -306,24 +307,12 @@ def _credentials_url(endpoints: list[dict[str, Any]]) -> str:
 
 
 def _check_credentials(data: Any) -> None:
-    """credentials §Credentials object: token, url, at least one role with party and country."""
-    if not isinstance(data, dict):
-        raise InvalidInput("credentials: not an object")
-    if not isinstance(data.get("token"), str) or not data["token"] or len(data["token"]) > 64:
-        raise InvalidInput("token: required, at most 64 characters")
-    if not isinstance(data.get("url"), str) or not data["url"].startswith(("http://",
-                                                                           "https://")):
-        raise InvalidInput("url: required, an http(s) URL")
-    roles = data.get("roles")
-    if not isinstance(roles, list) or not roles:
-        raise InvalidInput("roles: at least one role is required")
-    for i, role in enumerate(roles):
-        if not isinstance(role, dict):
-            raise InvalidInput(f"roles[{i}]: not an object")
-        if role.get("role") not in ("CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"):
-            raise InvalidInput(f"roles[{i}].role: unknown role {role.get('role')!r}")
-        if not isinstance(role.get("country_code"), str) or len(role["country_code"]) != 2:
-            raise InvalidInput(f"roles[{i}].country_code: two letters required")
-        if not isinstance(role.get("party_id"), str) or len(role["party_id"]) != 3:
-            raise InvalidInput(f"roles[{i}].party_id: three characters required")
+    """credentials §Credentials object, validated by its schema model; the url must be one we
+    can call (http or https)."""
+    try:
+        Credentials.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_errors(list(exc.errors()))) from exc
+    if not str(data["url"]).startswith(("http://", "https://")):
+        raise InvalidInput("url: an http(s) URL is required")
 

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from volthub.ocpi.auth import decode_header
 from volthub.ocpi.envelope import OcpiError, OcpiStatus, ocpi_response
 from volthub.ocpi.http import RegisteringCaller, base_url, roaming
 from volthub.ocpi.registration import VERSION
@@ -23,8 +22,7 @@ async def get_credentials(request: Request, caller: RegisteringCaller) -> JSONRe
     if caller.partner.status.value == "PLANNED":
         raise OcpiError(OcpiStatus.CLIENT_ERROR, "not registered", http_status=405)
     service = roaming(request)
-    token = _request_token(request, caller.plain_token)
-    return ocpi_response(service.identity.credentials(token, service.versions_url(
+    return ocpi_response(service.identity.credentials(caller.token, service.versions_url(
         base_url(request))))
 
 
@@ -51,7 +49,3 @@ async def unregister(request: Request, caller: RegisteringCaller) -> JSONRespons
     await roaming(request).registration.accept_unregistration(caller.partner)
     return ocpi_response(None)
 
-
-def _request_token(request: Request, plain: bool) -> str:
-    candidates = decode_header(request.headers.get("authorization"))
-    return next((token for token, was_plain in candidates if was_plain == plain), "")
